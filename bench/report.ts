@@ -1,0 +1,36 @@
+/**
+ * Benchmarks print one JSON object per line:
+ *   {"bench":"engine.insert","value":123456,"unit":"ops/s","baseline":"lmdb.put","ratio":0.41}
+ * A comparison is always measured side by side in the same run.
+ */
+export interface Result {
+  bench: string
+  value: number
+  unit: string
+  baseline?: string
+  ratio?: number
+  [extra: string]: unknown
+}
+
+export function report (result: Result): void {
+  process.stdout.write(JSON.stringify(result) + '\n')
+}
+
+/** Reports `ours` with a ratio against `base` (both already measured in this run). */
+export function compare (ours: Omit<Result, 'baseline' | 'ratio'>, base: Result, higherIsBetter = true): void {
+  const ratio = higherIsBetter ? ours.value / base.value : base.value / ours.value
+  report({ ...ours, baseline: base.bench, ratio: Math.round(ratio * 1000) / 1000 })
+}
+
+/** Runs `fn` `rounds` times and returns the median of the per-round values it returns. */
+export async function median (rounds: number, fn: () => Promise<number> | number): Promise<number> {
+  const values: number[] = []
+  for (let i = 0; i < rounds; i++) values.push(await fn())
+  values.sort((a, b) => a - b)
+  return values[Math.floor(values.length / 2)]!
+}
+
+/** Operations per second of `count` operations taking `ms` milliseconds. */
+export function perSecond (count: number, ms: number): number {
+  return Math.round(count / (ms / 1000))
+}
