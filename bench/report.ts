@@ -9,7 +9,9 @@ export interface Result {
   unit: string
   baseline?: string
   ratio?: number
-  [extra: string]: unknown
+  /** the goal the issue sets, when there is one */
+  goal?: number
+  note?: string
 }
 
 export function report (result: Result): void {

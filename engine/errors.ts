@@ -56,3 +56,12 @@ export const InvalidArgumentError = defineError('InvalidArgumentError', 'ERR_INV
 export const NotFoundError = defineError('NotFoundError', 'ERR_NOT_FOUND')
 export const DatabaseClosedError = defineError('DatabaseClosedError', 'ERR_DATABASE_CLOSED')
 export const TransactionAbortedError = defineError('TransactionAbortedError', 'ERR_TRANSACTION_ABORTED')
+
+// Store handles used after their end
+export const SnapshotReleasedError = defineError('SnapshotReleasedError', 'ERR_SNAPSHOT_RELEASED')
+export const TransactionFinishedError = defineError('TransactionFinishedError', 'ERR_TRANSACTION_FINISHED')
+
+// Codec, continued
+export const NonCanonicalError = defineError('NonCanonicalError', 'ERR_NON_CANONICAL')
+export const UnknownStructureError = defineError('UnknownStructureError', 'ERR_UNKNOWN_STRUCTURE')
+export const AlreadyExistsError = defineError('AlreadyExistsError', 'ERR_ALREADY_EXISTS')

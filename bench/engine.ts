@@ -1,0 +1,152 @@
+/**
+ * Engine benchmarks, each side by side with raw LMDB in the same run (same machine, same
+ * disk, same durability: every baseline transaction is fsync'd before its promise resolves,
+ * as the engine's are).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { open as openLmdb } from 'lmdb'
+import { open, type Database } from '../engine/index.ts'
+import { bugRecord } from './fixtures.ts'
+import { compare, median, perSecond, report, type Result } from './report.ts'
+
+const ROUNDS = 3
+const N = 20_000
+const TX = 1_000
+
+function tmp (): { path: string, done: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'blazedb-bench-'))
+  return { path, done: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+function progress (msg: string): void { process.stderr.write(`  ${msg}\n`) }
+
+async function withDb<T> (fn: (db: Database) => Promise<T>, dbId?: string): Promise<T> {
+  const dir = tmp()
+  const db = await open(dbId === undefined ? { path: dir.path } : { path: dir.path, dbId })
+  try {
+    return await fn(db)
+  } finally {
+    await db.close()
+    dir.done()
+  }
+}
+
+async function withLmdb<T> (fn: (db: ReturnType<typeof openLmdb<Buffer, Buffer>>) => Promise<T>): Promise<T> {
+  const dir = tmp()
+  const db = openLmdb<Buffer, Buffer>({ path: join(dir.path, 'raw'), keyEncoding: 'binary', encoding: 'binary', overlappingSync: false })
+  try {
+    return await fn(db)
+  } finally {
+    await db.close()
+    dir.done()
+  }
+}
+
+const records = Array.from({ length: N }, (_, i) => bugRecord(i))
+const recordBytes = records.map((r) => Buffer.from(JSON.stringify(r)))
+const keys = records.map((r) => Buffer.from(r.id))
+
+async function engineInsert (db: Database): Promise<number> {
+  const t = performance.now()
+  for (let i = 0; i < N; i += TX) {
+    await db.transaction(async (tx) => {
+      const c = tx.collection('bugs')
+      for (let k = i; k < i + TX; k++) await c.insert(records[k]! as unknown as Record<string, unknown>)
+    })
+  }
+  return perSecond(N, performance.now() - t)
+}
+
+async function lmdbPut (db: ReturnType<typeof openLmdb<Buffer, Buffer>>): Promise<number> {
+  const t = performance.now()
+  for (let i = 0; i < N; i += TX) {
+    await db.transaction(() => { for (let k = i; k < i + TX; k++) db.put(keys[k]!, recordBytes[k]!) })
+  }
+  return perSecond(N, performance.now() - t)
+}
+
+function randomIndexes (count: number): number[] {
+  let x = 12345
+  return Array.from({ length: count }, () => { x = (x * 1103515245 + 12345) & 0x7fffffff; return x % N })
+}
+
+export async function run (): Promise<void> {
+  const order = randomIndexes(100_000)
+
+  progress(`insert: ${N} bug records in transactions of ${TX}, ${ROUNDS} rounds each`)
+  const insert = await median(ROUNDS, async () => await withDb(engineInsert))
+  const put = await median(ROUNDS, async () => await withLmdb(lmdbPut))
+  const basePut: Result = { bench: 'lmdb.put', value: put, unit: 'ops/s' }
+  report(basePut)
+  compare({ bench: 'engine.insert', value: insert, unit: 'docs/s' }, basePut)
+
+  progress('get: 100,000 random ids')
+  const get = await withDb(async (db) => {
+    await engineInsert(db)
+    const c = db.collection('bugs')
+    return await median(ROUNDS, () => {
+      const t = performance.now()
+      for (const i of order) if (c.get(records[i]!.id) === undefined) throw new Error('missing')
+      return perSecond(order.length, performance.now() - t)
+    })
+  })
+  const rawGet = await withLmdb(async (db) => {
+    await lmdbPut(db)
+    return await median(ROUNDS, () => {
+      const t = performance.now()
+      for (const i of order) if (db.get(keys[i]!) === undefined) throw new Error('missing')
+      return perSecond(order.length, performance.now() - t)
+    })
+  })
+  const baseGet: Result = { bench: 'lmdb.get', value: rawGet, unit: 'ops/s' }
+  report(baseGet)
+  compare({ bench: 'engine.get', value: get, unit: 'docs/s' }, baseGet)
+
+  const SINGLE = 300
+  progress(`insert.single: ${SINGLE} inserts, each awaited (durable) before the next`)
+  const single = await median(ROUNDS, async () => await withDb(async (db) => {
+    const c = db.collection('bugs')
+    const t = performance.now()
+    for (let i = 0; i < SINGLE; i++) await c.insert(records[i]! as unknown as Record<string, unknown>)
+    return perSecond(SINGLE, performance.now() - t)
+  }))
+  const putSingle = await median(ROUNDS, async () => await withLmdb(async (db) => {
+    const t = performance.now()
+    for (let i = 0; i < SINGLE; i++) await db.put(keys[i]!, recordBytes[i]!)
+    return perSecond(SINGLE, performance.now() - t)
+  }))
+  const baseSingle: Result = { bench: 'lmdb.put.single', value: putSingle, unit: 'ops/s' }
+  report(baseSingle)
+  compare({ bench: 'engine.insert.single', value: single, unit: 'docs/s' }, baseSingle)
+
+  progress('insert.concurrent: 1,000 inserts in flight at once, each its own change')
+  const concurrent = await median(ROUNDS, async () => await withDb(async (db) => {
+    const c = db.collection('bugs')
+    const t = performance.now()
+    for (let i = 0; i < 10_000; i += 1000) {
+      await Promise.all(records.slice(i, i + 1000).map(async (r) => await c.insert(r as unknown as Record<string, unknown>)))
+    }
+    return perSecond(10_000, performance.now() - t)
+  }))
+  compare({ bench: 'engine.insert.concurrent', value: concurrent, unit: 'docs/s', goal: 10_000 }, basePut)
+
+  progress(`apply: another replica's ${N} changes (single-insert changes, signed per commit group)`)
+  const apply = await withDb(async (source) => {
+    const c = source.collection('bugs')
+    for (let i = 0; i < N; i += 1000) {
+      await Promise.all(records.slice(i, i + 1000).map(async (r) => await c.insert(r as unknown as Record<string, unknown>)))
+    }
+    // frames of about 1,000 changes each, cut on signed changes, as sync sends them
+    const frames = [...source.changeBatches({}, { maxBytes: 256 * 1024 })]
+    return await median(ROUNDS, async () => await withDb(async (replica) => {
+      const t = performance.now()
+      let applied = 0
+      for (const f of frames) applied += (await replica.applyChanges(f)).applied
+      if (applied !== N + 1) throw new Error(`applied ${applied} of ${N + 1}`)
+      return perSecond(applied, performance.now() - t)
+    }, source.id))
+  })
+  compare({ bench: 'engine.apply', value: apply, unit: 'changes/s' }, basePut)
+}

@@ -1,0 +1,534 @@
+/**
+ * The BlazeBinary encoder: canonical form (sorted inline keys) and StructureTable form
+ * (registered shapes). One growable output buffer is reused across calls; each call
+ * returns a copy of exactly its bytes.
+ */
+import { InvalidArgumentError, LimitExceededError, UnencodableValueError } from '../errors.ts'
+import type { ShapeRegistry } from './shapes.ts'
+import * as T from './tags.ts'
+import { DEFAULT_MAX_DEPTH, type EncodeOptions, type Value } from './types.ts'
+import { compareUtf8, utf8Encoder } from './utf8.ts'
+
+const INITIAL_SIZE = 8192
+/** After a call that grew the buffer past this, it is dropped so one huge value does not pin memory. */
+const KEEP_SIZE = 1 << 20
+const TWO_32 = 0x1_0000_0000
+const TWO_47 = 0x8000_0000_0000
+const MAX_U64 = 0xffff_ffff_ffff_ffffn
+const MIN_I64 = -0x8000_0000_0000_0000n
+
+let buf: Uint8Array = new Uint8Array(INITIAL_SIZE)
+let view: DataView = new DataView(buf.buffer)
+let pos = 0
+let maxDepth = DEFAULT_MAX_DEPTH
+/** Non-null while encoding the StructureTable form. */
+let shapes: ShapeRegistry | null = null
+/** True while a call is running: a getter that calls `encode` again gets its own buffer. */
+let busy = false
+
+/** Thrown inside the encoder; collects the path to the bad value on the way out. */
+class Unencodable {
+  readonly reason: string
+  readonly path: Array<string | number> = []
+  readonly limit: boolean
+  constructor (reason: string, limit = false) {
+    this.reason = reason
+    this.limit = limit
+  }
+}
+
+export function encodeValue (value: Value, options: EncodeOptions | undefined, registry: ShapeRegistry | null): Uint8Array {
+  const depth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
+  if (!Number.isInteger(depth) || depth < 0) {
+    throw new InvalidArgumentError(`maxDepth must be a non-negative integer, got ${String(depth)}`)
+  }
+  if (busy) return encodeReentrant(value, depth, registry)
+  busy = true
+  pos = 0
+  maxDepth = depth
+  shapes = registry
+  try {
+    write(value, 0)
+    return buf.slice(0, pos)
+  } catch (err) {
+    throw toPublicError(err)
+  } finally {
+    busy = false
+    shapes = null
+    if (buf.length > KEEP_SIZE) setBuffer(new Uint8Array(INITIAL_SIZE))
+  }
+}
+
+function encodeReentrant (value: Value, depth: number, registry: ShapeRegistry | null): Uint8Array {
+  const saved = { buf, view, pos, maxDepth, shapes }
+  setBuffer(new Uint8Array(INITIAL_SIZE))
+  pos = 0
+  maxDepth = depth
+  shapes = registry
+  try {
+    write(value, 0)
+    return buf.slice(0, pos)
+  } catch (err) {
+    throw toPublicError(err)
+  } finally {
+    buf = saved.buf
+    view = saved.view
+    pos = saved.pos
+    maxDepth = saved.maxDepth
+    shapes = saved.shapes
+  }
+}
+
+function toPublicError (err: unknown): unknown {
+  if (!(err instanceof Unencodable)) {
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      return new LimitExceededError('value nests too deeply for the stack; lower maxDepth or flatten the value', { cause: err })
+    }
+    return err
+  }
+  const at = err.path.length === 0 ? 'the value' : `$${err.path.reverse().map((p) => typeof p === 'number' ? `[${p}]` : `.${p}`).join('')}`
+  const message = `cannot encode ${at}: ${err.reason}`
+  return err.limit ? new LimitExceededError(message) : new UnencodableValueError(message)
+}
+
+function setBuffer (next: Uint8Array): void {
+  buf = next
+  view = new DataView(next.buffer, next.byteOffset, next.byteLength)
+}
+
+function ensure (n: number): void {
+  if (pos + n > buf.length) grow(n)
+}
+
+function grow (n: number): void {
+  const next = new Uint8Array(Math.max(buf.length * 2, pos + n))
+  next.set(buf.subarray(0, pos))
+  setBuffer(next)
+}
+
+function write (value: Value, depth: number): void {
+  switch (typeof value) {
+    case 'string': writeString(value); return
+    case 'number': writeNumber(value); return
+    case 'boolean': ensure(1); buf[pos++] = value ? T.TRUE : T.FALSE; return
+    case 'bigint': writeBigInt(value); return
+    case 'object':
+      if (value === null) { ensure(1); buf[pos++] = T.NULL; return }
+      if (Array.isArray(value)) { writeArray(value, depth); return }
+      if (value instanceof Uint8Array) { writeBinary(value); return }
+      if (value instanceof Date) { writeDate(value); return }
+      {
+        const proto: unknown = Object.getPrototypeOf(value)
+        if (proto === Object.prototype || proto === null) {
+          if (shapes === null) writeMapCanonical(value, depth)
+          else writeMapShaped(value, depth)
+          return
+        }
+      }
+      throw new Unencodable(`${describe(value)} is not a plain object, array, Date or Uint8Array; convert it to one first`)
+    default:
+      throw new Unencodable(`${describe(value)} has no BlazeBinary form (${typeof value === 'undefined' ? 'strip undefined map values, use null in arrays' : 'only data values encode'})`)
+  }
+}
+
+function describe (value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'symbol') return 'a symbol'
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === 'string' ? `an instance of ${name}` : 'an object with a foreign prototype'
+}
+
+// ---- scalars ----
+
+function writeNumber (v: number): void {
+  if (Number.isSafeInteger(v)) {
+    if (v === 0 && 1 / v < 0) writeFloat32(v) // -0 stays -0: it is not the integer 0
+    else writeInt(v)
+  } else if (v !== v) {
+    ensure(5)
+    buf[pos] = T.F32
+    view.setUint32(pos + 1, T.CANONICAL_NAN_BITS)
+    pos += 5
+  } else if (Math.fround(v) === v) {
+    writeFloat32(v)
+  } else {
+    ensure(9)
+    buf[pos] = T.F64
+    view.setFloat64(pos + 1, v)
+    pos += 9
+  }
+}
+
+function writeFloat32 (v: number): void {
+  ensure(5)
+  buf[pos] = T.F32
+  view.setFloat32(pos + 1, v)
+  pos += 5
+}
+
+/** Safe integers, smallest form first. */
+function writeInt (v: number): void {
+  ensure(9)
+  if (v >= 0) {
+    if (v <= T.FIXINT_MAX) {
+      buf[pos++] = v
+    } else if (v <= 0xff) {
+      buf[pos] = T.U8; buf[pos + 1] = v; pos += 2
+    } else if (v <= 0xffff) {
+      buf[pos] = T.U16; buf[pos + 1] = v >>> 8; buf[pos + 2] = v; pos += 3
+    } else if (v < TWO_32) {
+      buf[pos] = T.U32; view.setUint32(pos + 1, v); pos += 5
+    } else {
+      buf[pos] = T.U64
+      view.setUint32(pos + 1, Math.floor(v / TWO_32))
+      view.setUint32(pos + 5, v >>> 0)
+      pos += 9
+    }
+  } else if (v >= -16) {
+    buf[pos++] = v & 0xff
+  } else if (v >= -0x80) {
+    buf[pos] = T.I8; buf[pos + 1] = v; pos += 2
+  } else if (v >= -0x8000) {
+    buf[pos] = T.I16; view.setInt16(pos + 1, v); pos += 3
+  } else if (v >= -0x8000_0000) {
+    buf[pos] = T.I32; view.setInt32(pos + 1, v); pos += 5
+  } else {
+    const hi = Math.floor(v / TWO_32)
+    buf[pos] = T.I64
+    view.setInt32(pos + 1, hi)
+    view.setUint32(pos + 5, v - hi * TWO_32)
+    pos += 9
+  }
+}
+
+function writeBigInt (v: bigint): void {
+  let magnitude: bigint
+  ensure(10)
+  if (v >= 0n) {
+    if (v > MAX_U64) throw new Unencodable(`bigint ${v} is above the uint64 range; store it as a string`)
+    magnitude = v
+    buf[pos] = T.BIGINT_POS
+  } else {
+    if (v < MIN_I64) throw new Unencodable(`bigint ${v} is below the int64 range; store it as a string`)
+    magnitude = -1n - v
+    buf[pos] = T.BIGINT_NEG
+  }
+  const hi = Number(magnitude >> 32n)
+  const lo = Number(magnitude & 0xffff_ffffn)
+  const n = hi !== 0 ? 4 + byteLength(hi) : byteLength(lo)
+  buf[pos + 1] = n
+  let p = pos + 2 + n
+  for (let i = 0, x = lo; i < n && i < 4; i++, x >>>= 8) buf[--p] = x & 0xff
+  for (let x = hi; x !== 0; x >>>= 8) buf[--p] = x & 0xff
+  pos += 2 + n
+}
+
+function byteLength (u32: number): number {
+  return u32 === 0 ? 0 : u32 < 0x100 ? 1 : u32 < 0x1_0000 ? 2 : u32 < 0x100_0000 ? 3 : 4
+}
+
+function writeDate (d: Date): void {
+  const ms = d.getTime()
+  if (ms !== ms) throw new Unencodable('an invalid Date (its time is NaN) has no value to store; use null')
+  ensure(9)
+  if (ms >= 0 && ms % 1000 === 0 && ms / 1000 < TWO_32) {
+    buf[pos] = T.DATE_S32
+    view.setUint32(pos + 1, ms / 1000)
+    pos += 5
+  } else if (ms >= -TWO_47 && ms < TWO_47) {
+    const hi = Math.floor(ms / TWO_32)
+    buf[pos] = T.DATE_MS48
+    view.setInt16(pos + 1, hi)
+    view.setUint32(pos + 3, ms - hi * TWO_32)
+    pos += 7
+  } else {
+    const hi = Math.floor(ms / TWO_32)
+    buf[pos] = T.DATE_MS64
+    view.setInt32(pos + 1, hi)
+    view.setUint32(pos + 5, ms - hi * TWO_32)
+    pos += 9
+  }
+}
+
+function writeBinary (bytes: Uint8Array): void {
+  const n = bytes.length
+  ensure(5 + n)
+  if (n <= 0xff) {
+    buf[pos] = T.BIN8; buf[pos + 1] = n; pos += 2
+  } else if (n <= 0xffff) {
+    buf[pos] = T.BIN16; view.setUint16(pos + 1, n); pos += 3
+  } else {
+    buf[pos] = T.BIN32; view.setUint32(pos + 1, n); pos += 5
+  }
+  buf.set(bytes, pos)
+  pos += n
+}
+
+// ---- strings ----
+
+function headerSize (byteLength: number): number {
+  return byteLength < T.FIXSTR_LIMIT ? 1 : byteLength <= 0xff ? 2 : byteLength <= 0xffff ? 3 : 5
+}
+
+function writeStringHeader (at: number, n: number): void {
+  if (n < T.FIXSTR_LIMIT) {
+    buf[at] = T.FIXSTR | n
+  } else if (n <= 0xff) {
+    buf[at] = T.STR8; buf[at + 1] = n
+  } else if (n <= 0xffff) {
+    buf[at] = T.STR16; buf[at + 1] = n >>> 8; buf[at + 2] = n
+  } else {
+    buf[at] = T.STR32; view.setUint32(at + 1, n)
+  }
+}
+
+function writeString (s: string): void {
+  const len = s.length
+  if (len <= 0xff) {
+    // Optimistic ASCII pass: header sized for `len` bytes; room for the worst case so the
+    // fallback below needs no second `ensure`.
+    ensure(5 + len * 3)
+    const h = len < T.FIXSTR_LIMIT ? 1 : 2
+    let p = pos + h
+    let i = 0
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      buf[p++] = c
+    }
+    if (i === len) {
+      if (h === 1) buf[pos] = T.FIXSTR | len
+      else { buf[pos] = T.STR8; buf[pos + 1] = len }
+      pos = p
+      return
+    }
+  }
+  writeStringGeneral(s)
+}
+
+function writeStringGeneral (s: string): void {
+  const len = s.length
+  const max = len * 3
+  ensure(5 + max)
+  const reserved = headerSize(max)
+  const start = pos + reserved
+  let n: number
+  if (len < 64) {
+    n = encodeUtf8(s, start) - start
+  } else {
+    if (!s.isWellFormed()) throw new Unencodable('a string holds a lone surrogate, which UTF-8 cannot represent; repair it with String.prototype.toWellFormed()')
+    n = utf8Encoder.encodeInto(s, buf.subarray(start, start + max)).written
+  }
+  const h = headerSize(n)
+  if (h < reserved) buf.copyWithin(pos + h, start, start + n)
+  writeStringHeader(pos, n)
+  pos += h + n
+}
+
+/** Writes `s` as UTF-8 at `p` (room already ensured); returns the end. Rejects lone surrogates. */
+function encodeUtf8 (s: string, p: number): number {
+  const len = s.length
+  for (let i = 0; i < len; i++) {
+    let c = s.charCodeAt(i)
+    if (c < 0x80) {
+      buf[p++] = c
+    } else if (c < 0x800) {
+      buf[p++] = 0xc0 | (c >> 6)
+      buf[p++] = 0x80 | (c & 0x3f)
+    } else if (c < 0xd800 || c >= 0xe000) {
+      buf[p++] = 0xe0 | (c >> 12)
+      buf[p++] = 0x80 | ((c >> 6) & 0x3f)
+      buf[p++] = 0x80 | (c & 0x3f)
+    } else {
+      const d = i + 1 < len ? s.charCodeAt(i + 1) : 0
+      if (c >= 0xdc00 || d < 0xdc00 || d >= 0xe000) {
+        throw new Unencodable('a string holds a lone surrogate, which UTF-8 cannot represent; repair it with String.prototype.toWellFormed()')
+      }
+      i++
+      c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
+      buf[p++] = 0xf0 | (c >> 18)
+      buf[p++] = 0x80 | ((c >> 12) & 0x3f)
+      buf[p++] = 0x80 | ((c >> 6) & 0x3f)
+      buf[p++] = 0x80 | (c & 0x3f)
+    }
+  }
+  return p
+}
+
+// ---- containers ----
+
+function enter (depth: number): void {
+  if (depth >= maxDepth) {
+    throw new Unencodable(`nesting deeper than maxDepth ${maxDepth} (a cycle, or pass a larger maxDepth to both encode and decode)`, true)
+  }
+}
+
+function writeCountHeader (fix: number, tag8: number, n: number): void {
+  ensure(5)
+  if (n < T.FIXCOUNT_LIMIT) {
+    buf[pos++] = fix | n
+  } else if (n <= 0xff) {
+    buf[pos] = tag8; buf[pos + 1] = n; pos += 2
+  } else if (n <= 0xffff) {
+    buf[pos] = tag8 + 1; buf[pos + 1] = n >>> 8; buf[pos + 2] = n; pos += 3
+  } else {
+    buf[pos] = tag8 + 2; view.setUint32(pos + 1, n); pos += 5
+  }
+}
+
+function writeArray (arr: readonly Value[], depth: number): void {
+  enter(depth)
+  const n = arr.length
+  writeCountHeader(T.FIXARRAY, T.ARR8, n)
+  let i = 0
+  try {
+    for (; i < n; i++) write(arr[i]!, depth + 1)
+  } catch (err) {
+    if (err instanceof Unencodable) err.path.push(i)
+    throw err
+  }
+}
+
+type PlainObject = { [key: string]: Value }
+
+function writeMapCanonical (obj: PlainObject, depth: number): void {
+  enter(depth)
+  const keys = Object.keys(obj)
+  const plan = keyPlan(keys)
+  const sorted = plan.sorted
+  const encoded = plan.encoded
+  writeCountHeader(T.FIXMAP, T.MAP8, sorted.length)
+  let key = ''
+  try {
+    for (let i = 0; i < sorted.length; i++) {
+      key = sorted[i]!
+      const v = obj[key]
+      if (v === undefined) throw new Unencodable('undefined is not a value; strip keys whose value is undefined')
+      const k = encoded[i]!
+      const n = k.length
+      ensure(n)
+      for (let j = 0; j < n; j++) buf[pos + j] = k[j]!
+      pos += n
+      write(v, depth + 1)
+    }
+  } catch (err) {
+    if (err instanceof Unencodable) err.path.push(key)
+    throw err
+  }
+}
+
+/** A key order's canonical order, with each key already encoded as a BlazeBinary string. */
+interface KeyPlan { sorted: string[], encoded: Uint8Array[] }
+interface PlanNode { next: Map<string, PlanNode> | null, plan: KeyPlan | null }
+
+/**
+ * Sorting keys and encoding key strings dominate canonical encoding, and records repeat
+ * their key order; so plans are cached in a tree keyed by the keys in their own order.
+ * The tree is bounded: when full it starts over, so dictionaries with ever-new keys cost
+ * a sort each (as without the cache) but cannot grow memory.
+ */
+const MAX_PLAN_NODES = 16_384
+let planRoot: PlanNode = { next: null, plan: null }
+let planNodes = 0
+
+function keyPlan (keys: readonly string[]): KeyPlan {
+  let node = planRoot
+  for (let i = 0; i < keys.length; i++) {
+    const next = node.next === null ? undefined : node.next.get(keys[i]!)
+    if (next === undefined) return addPlan(keys)
+    node = next
+  }
+  return node.plan ?? addPlan(keys)
+}
+
+function addPlan (keys: readonly string[]): KeyPlan {
+  const sorted = keys.slice().sort(compareUtf8)
+  const encoded = sorted.map(encodeKey)
+  const plan = { sorted, encoded }
+  if (planNodes + keys.length > MAX_PLAN_NODES) {
+    planRoot = { next: null, plan: null }
+    planNodes = 0
+  }
+  let node = planRoot
+  for (const key of keys) {
+    if (node.next === null) node.next = new Map()
+    let next = node.next.get(key)
+    if (next === undefined) {
+      next = { next: null, plan: null }
+      node.next.set(key, next)
+      planNodes++
+    }
+    node = next
+  }
+  node.plan = plan
+  return plan
+}
+
+function encodeKey (key: string): Uint8Array {
+  if (!key.isWellFormed()) throw new Unencodable(`key ${JSON.stringify(key)} holds a lone surrogate, which UTF-8 cannot represent; repair it with String.prototype.toWellFormed()`)
+  const utf8 = utf8Encoder.encode(key)
+  const n = utf8.length
+  const h = headerSize(n)
+  const out = new Uint8Array(h + n)
+  if (n < T.FIXSTR_LIMIT) {
+    out[0] = T.FIXSTR | n
+  } else if (n <= 0xff) {
+    out[0] = T.STR8; out[1] = n
+  } else if (n <= 0xffff) {
+    out[0] = T.STR16; out[1] = n >>> 8; out[2] = n
+  } else {
+    out[0] = T.STR32; new DataView(out.buffer).setUint32(1, n)
+  }
+  out.set(utf8, h)
+  return out
+}
+
+function writeEntries (obj: PlainObject, keys: readonly string[], depth: number): void {
+  let key = ''
+  try {
+    for (let i = 0; i < keys.length; i++) {
+      key = keys[i]!
+      const v = obj[key]
+      if (v === undefined) throw new Unencodable('undefined is not a value; strip keys whose value is undefined')
+      writeString(key)
+      write(v, depth + 1)
+    }
+  } catch (err) {
+    if (err instanceof Unencodable) err.path.push(key)
+    throw err
+  }
+}
+
+function writeMapShaped (obj: PlainObject, depth: number): void {
+  enter(depth)
+  const keys = Object.keys(obj)
+  const shape = shapes!.lookup(keys)
+  if (shape === null) {
+    writeCountHeader(T.FIXMAP, T.MAP8, keys.length)
+    writeEntries(obj, keys, depth)
+    return
+  }
+  const id = shape.id
+  ensure(3)
+  if (id < T.FIXSHAPE_LIMIT) {
+    buf[pos++] = T.FIXSHAPE | id
+  } else if (id <= 0xff) {
+    buf[pos] = T.SHAPE8; buf[pos + 1] = id; pos += 2
+  } else {
+    buf[pos] = T.SHAPE16; buf[pos + 1] = id >>> 8; buf[pos + 2] = id; pos += 3
+  }
+  const shapeKeys = shape.keys
+  let key = ''
+  try {
+    for (let i = 0; i < shapeKeys.length; i++) {
+      key = shapeKeys[i]!
+      const v = obj[key]
+      if (v === undefined) throw new Unencodable('undefined is not a value; strip keys whose value is undefined')
+      write(v, depth + 1)
+    }
+  } catch (err) {
+    if (err instanceof Unencodable) err.path.push(key)
+    throw err
+  }
+}

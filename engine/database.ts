@@ -1,0 +1,309 @@
+/**
+ * The facade: `open()` and the `Database` it returns.
+ *
+ * @example
+ * import { open } from 'blazedb'
+ * const db = await open()                       // in memory; pass { path } for LMDB on disk
+ * const bugs = db.collection('bugs')
+ * const id = await bugs.insert({ title: 'crash on sync', status: 'open' })
+ * await bugs.update(id, { status: 'closed' })
+ * bugs.get(id)                                  // { id, title: 'crash on sync', status: 'closed' }
+ * await db.close()
+ */
+import { randomBytes } from 'node:crypto'
+import { decode, decodeFrame, encode, encodeFrame, StructureTable } from './codec/index.ts'
+import { HybridClock } from './clock/hlc.ts'
+import { identityFromSeed, publicKeyFromPeerId, type Identity, type PeerIdString } from './crypto/identity.ts'
+import { sha256 } from './crypto/hash.ts'
+import { MemoryStore } from './store/memory.ts'
+import { LmdbStore } from './store/lmdb.ts'
+import type { Store } from './store/types.ts'
+import { prepareDataDir } from './data-dir.ts'
+import { lockDir } from './db/lock.ts'
+import { Core, hexOf, type ChangeEvent } from './db/core.ts'
+import { LocalWriter } from './db/local-writer.ts'
+import { RemoteApplier, type ApplyResult } from './db/remote-apply.ts'
+import { Collection, DirectBackend, TxBackend } from './db/collection.ts'
+import { newId } from './db/ids.ts'
+import { decodeChangeBatch, decodeStoredEntry, encodeChangeBatch, FRAME_CHANGES, type SignedChange } from './log/entry.ts'
+import type { VersionVector } from './log/version-vector.ts'
+import { authorRange, metaKey, PREFIX, prefixRange, readU64 } from './keys.ts'
+import { DatabaseClosedError, InvalidArgumentError, InvalidChangeError } from './errors.ts'
+
+export interface OpenOptions {
+  /** data directory; omitted: an in-memory database */
+  path?: string
+  /** encrypts everything at rest (scrypt-derived keys); needed again at every open */
+  passphrase?: string
+  /** join this existing database (hex id, as `db.id`) instead of creating a new one */
+  dbId?: string
+  /** wall clock in ms; default Date.now */
+  now?: () => number
+  /** how far ahead a remote change's clock may be before it is held; default 5 min */
+  maxDriftMs?: number
+  /** randomness for ids and keys; default crypto.randomBytes */
+  random?: (n: number) => Uint8Array
+  /** device seed for an in-memory database (a data directory keeps its own) */
+  seed?: Uint8Array
+}
+
+export type ChangeListener = (event: ChangeEvent) => void
+
+export interface Stats {
+  changesLocal: number
+  changesRemote: number
+  held: number
+  authors: number
+}
+
+export class Database {
+  /** database id (hex), the same on every replica */
+  readonly id: string
+  /** this device's peer id */
+  readonly peerId: PeerIdString
+  private readonly core: Core
+  private readonly writer: LocalWriter
+  private readonly applier: RemoteApplier
+  private readonly listeners = new Set<ChangeListener>()
+  private readonly direct: DirectBackend
+  private readonly collections = new Map<string, Collection>()
+  private readonly makeId: () => string
+  private readonly release: () => void
+  private readonly counters = { local: 0, remote: 0 }
+  private closed = false
+
+  /** @internal use `open()` */
+  constructor (core: Core, makeId: () => string, release: () => void) {
+    this.core = core
+    this.id = hexOf(core.dbId)
+    this.peerId = core.identity.peerId
+    this.makeId = makeId
+    this.release = release
+    this.writer = new LocalWriter(core, (events) => this.emit(events))
+    this.applier = new RemoteApplier(core, (events) => this.emit(events))
+    this.direct = new DirectBackend(core, this.writer)
+  }
+
+  private emit (events: ChangeEvent[]): void {
+    for (const event of events) {
+      if (event.origin === 'local') this.counters.local++
+      else this.counters.remote++
+      for (const listener of this.listeners) {
+        try {
+          listener(event)
+        } catch (error) {
+          process.emitWarning(`a BlazeDB change listener threw: ${String(error)}`)
+        }
+      }
+    }
+  }
+
+  private checkOpen (): void {
+    if (this.closed) throw new DatabaseClosedError('the database is closed; open it again')
+  }
+
+  collection (name: string): Collection {
+    this.checkOpen()
+    let c = this.collections.get(name)
+    if (c === undefined) {
+      c = new Collection(name, this.direct, this.makeId)
+      this.collections.set(name, c)
+    }
+    return c
+  }
+
+  /**
+   * Runs `fn`; every write made through `tx` becomes ONE change, committed atomically after
+   * `fn` resolves — or nothing at all if `fn` throws. Reads through `tx` see its own writes.
+   * Concurrent writes elsewhere merge with it field by field (last writer wins).
+   */
+  async transaction<T> (fn: (tx: { collection: (name: string) => Collection }) => Promise<T> | T): Promise<T> {
+    this.checkOpen()
+    const backend = new TxBackend(this.core)
+    const result = await fn({ collection: (name: string) => new Collection(name, backend, this.makeId) })
+    backend.finish()
+    if (backend.ops.length > 0) await this.writer.write(() => ({ ops: backend.ops, result: undefined }))
+    return result
+  }
+
+  /** Calls `listener` for every applied change, local or remote. Returns an unsubscribe. */
+  subscribe (listener: ChangeListener): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** For each author, the highest seq this replica holds (durably) without gaps. */
+  versionVector (): VersionVector {
+    const vv: VersionVector = {}
+    for (const { key, value } of this.core.store.range(prefixRange(PREFIX.head))) {
+      vv[this.core.peerIdOf(key.subarray(1))] = readU64(value)
+    }
+    return vv
+  }
+
+  /**
+   * The signed changes this replica has beyond `vv`, as one frame for `applyChanges`. Each
+   * author's run ends on a signed change, which vouches for the run through its hash chain.
+   */
+  changesSince (vv: VersionVector = {}): Uint8Array {
+    const [frame] = this.changeBatches(vv, { maxBytes: Number.POSITIVE_INFINITY })
+    return frame ?? encodeFrame(encodeChangeBatch([]), { type: FRAME_CHANGES })
+  }
+
+  /**
+   * The changes beyond `vv` as a series of frames of about `maxBytes` each (default 1 MiB),
+   * read from one snapshot. A frame is cut only after a signed change, so each frame can be
+   * verified and applied on its own, in order.
+   */
+  * changeBatches (vv: VersionVector = {}, options: { maxBytes?: number } = {}): Generator<Uint8Array> {
+    this.checkOpen()
+    const maxBytes = options.maxBytes ?? 1024 * 1024
+    let entries: SignedChange[] = []
+    let bytes = 0
+    const snapshot = this.core.store.snapshot()
+    try {
+      for (const { key, value } of snapshot.range(prefixRange(PREFIX.head))) {
+        const author = key.slice(1)
+        const have = vv[this.core.peerIdOf(author)] ?? 0
+        if (have >= readU64(value)) continue
+        for (const entry of snapshot.range(authorRange(PREFIX.log, author, have + 1))) {
+          const e = decodeStoredEntry(entry.value)
+          entries.push({ bytes: e.bytes, signature: e.signature })
+          bytes += e.bytes.length + 69
+          if (bytes >= maxBytes && e.signature !== null) {
+            yield encodeFrame(encodeChangeBatch(entries), { type: FRAME_CHANGES })
+            entries = []
+            bytes = 0
+          }
+        }
+      }
+      if (entries.length > 0) yield encodeFrame(encodeChangeBatch(entries), { type: FRAME_CHANGES })
+    } finally {
+      snapshot.release()
+    }
+  }
+
+  /**
+   * Applies another replica's changes (bytes from `changesSince`). Verifies chains and
+   * signatures first; duplicates are skipped; a bad run applies nothing from its first bad
+   * change on and is reported in `rejected`; changes too far in the future are held.
+   * Throws only when the bytes are not a change frame at all.
+   */
+  async applyChanges (bytes: Uint8Array): Promise<ApplyResult> {
+    this.checkOpen()
+    // a local API: allow big frames (sync itself sends bounded ones from changeBatches)
+    const frame = decodeFrame(bytes, { maxPayloadBytes: 1024 * 1024 * 1024 })
+    if (frame.type !== FRAME_CHANGES) throw new InvalidChangeError(`expected a change frame (type ${FRAME_CHANGES}), got type ${frame.type}; pass bytes from changesSince()`)
+    return await this.applier.applyEntries(decodeChangeBatch(frame.payload))
+  }
+
+  /** Applies held changes whose clock is now within the allowed drift. */
+  retryHeld (): Promise<number> { return this.applier.retryHeld() }
+
+  /** SHA-256 (hex) of all document state; equal on replicas that hold the same changes. */
+  stateHash (): string {
+    const snapshot = this.core.store.snapshot()
+    try {
+      const chunks: Uint8Array[] = []
+      for (const { key, value } of snapshot.range(prefixRange(PREFIX.doc))) {
+        const canonical = encode(this.core.decodeValue(value))
+        const len = new Uint8Array(8)
+        const view = new DataView(len.buffer)
+        view.setUint32(0, key.length)
+        view.setUint32(4, canonical.length)
+        chunks.push(len, key, canonical)
+      }
+      return hexOf(sha256(...chunks))
+    } finally {
+      snapshot.release()
+    }
+  }
+
+  stats (): Stats {
+    return {
+      changesLocal: this.counters.local,
+      changesRemote: this.counters.remote,
+      held: this.applier.heldCount(),
+      authors: this.core.heads.size
+    }
+  }
+
+  /** @internal the first change of a new database: its id commits to the owner's key */
+  async writeGenesis (nonce: Uint8Array): Promise<void> {
+    await this.writer.write(({ txn }) => {
+      txn.put(metaKey('db'), this.core.dbId)
+      return { ops: [{ op: 'genesis', nonce }], result: undefined }
+    })
+  }
+
+  /** Waits for pending writes, then closes the store. */
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.writer.close()
+    await this.core.store.close()
+    this.listeners.clear()
+    this.release()
+  }
+}
+
+function parseDbId (dbId: string): Uint8Array {
+  if (!/^[0-9a-f]{32}$/.test(dbId)) throw new InvalidArgumentError(`a database id is 32 hex characters (as \`blaze id\` prints), got ${JSON.stringify(dbId)}`)
+  return Uint8Array.from(Buffer.from(dbId, 'hex'))
+}
+
+/** Opens (or creates) a database. */
+export async function open (options: OpenOptions = {}): Promise<Database> {
+  const random = options.random ?? ((n: number) => new Uint8Array(randomBytes(n)))
+  const now = options.now ?? Date.now
+  let store: Store
+  let identity: Identity
+  let release = (): void => {}
+  if (options.path === undefined) {
+    store = new MemoryStore()
+    identity = identityFromSeed(options.seed ?? random(32))
+  } else {
+    const prepared = prepareDataDir(options.path, options.passphrase, random)
+    release = lockDir(options.path)
+    try {
+      store = await LmdbStore.open(prepared.storeKey === undefined ? { path: prepared.storePath } : { path: prepared.storePath, encryptionKey: prepared.storeKey })
+    } catch (error) {
+      release()
+      throw error
+    }
+    identity = prepared.identity
+  }
+  try {
+    const shapes: Array<{ id: number, keys: string[] }> = []
+    for (const { key, value } of store.range(prefixRange(PREFIX.shape))) {
+      shapes.push({ id: new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(1), keys: decode(value) as string[] })
+    }
+    const table = new StructureTable(shapes)
+    const clock = new HybridClock(options.maxDriftMs === undefined ? { now } : { now, maxDriftMs: options.maxDriftMs })
+    const stored = store.get(metaKey('db'))
+    const makeId = (): string => newId(now(), random)
+    if (stored !== undefined) {
+      if (options.dbId !== undefined && options.dbId !== hexOf(stored)) {
+        throw new InvalidArgumentError(`this data directory holds database ${hexOf(stored)}, not ${options.dbId}; use another directory to join ${options.dbId}`)
+      }
+      return new Database(new Core(store, table, identity, stored.slice(), clock), makeId, release)
+    }
+    if (options.dbId !== undefined) {
+      const dbId = parseDbId(options.dbId)
+      await store.transact((txn) => { txn.put(metaKey('db'), dbId) })
+      return new Database(new Core(store, table, identity, dbId, clock), makeId, release)
+    }
+    // a new database: its id commits to the owner's key, so any replica can check the genesis
+    const nonce = random(16)
+    const dbId = sha256(identity.publicKey, nonce).slice(0, 16)
+    const db = new Database(new Core(store, table, identity, dbId, clock), makeId, release)
+    await db.writeGenesis(nonce)
+    return db
+  } catch (error) {
+    await store.close()
+    release()
+    throw error
+  }
+}
+
+export { publicKeyFromPeerId }

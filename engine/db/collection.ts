@@ -1,0 +1,286 @@
+/**
+ * The collection API, over one of two backends: `DirectBackend` (each write is its own
+ * change, committed by the LocalWriter) and `TxBackend` (writes collect into one change,
+ * reads see the transaction's own writes).
+ */
+import type { Value } from '../codec/index.ts'
+import { encode } from '../codec/index.ts'
+import { materialize, mergeRegister, type Doc, type Register } from '../crdt/register.ts'
+import { isDocOp, registerOf } from '../crdt/ops.ts'
+import type { Hlc } from '../clock/hlc.ts'
+import type { Op } from '../log/change.ts'
+import { MAX_OPS_PER_CHANGE } from '../log/change.ts'
+import { collectionRange, docKey, docKeyParts } from '../keys.ts'
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, TransactionAbortedError } from '../errors.ts'
+import type { Core } from './core.ts'
+import type { LocalWriter } from './local-writer.ts'
+import { checkName, checkPath, docBody, getPath, isPlainObject, patchOps, stripUndefined } from './patch.ts'
+
+export type Document = { id: string, [field: string]: Value }
+export type Filter = Record<string, Value>
+
+type Build<T> = (current: Doc | undefined) => { ops: Op[], result: T }
+
+export interface CollectionBackend {
+  get (collection: string, id: string): Doc | undefined
+  scan (collection: string): Iterable<{ id: string, doc: Doc }>
+  count (collection: string): number
+  write<T> (collection: string, id: string, build: Build<T>): Promise<T>
+}
+
+export class DirectBackend implements CollectionBackend {
+  private readonly core: Core
+  private readonly writer: LocalWriter
+  constructor (core: Core, writer: LocalWriter) {
+    this.core = core
+    this.writer = writer
+  }
+
+  get (collection: string, id: string): Doc | undefined {
+    return this.core.readDoc(this.core.store, collection, id)
+  }
+
+  scan (collection: string): Iterable<{ id: string, doc: Doc }> {
+    return scanCollection(this.core, collection)
+  }
+
+  count (collection: string): number { return this.core.count(collection) }
+
+  write<T> (collection: string, id: string, build: Build<T>): Promise<T> {
+    return this.writer.write(({ txn, cache }) => build(materialize(this.core.cachedState(txn, cache, collection, id).state, false)))
+  }
+}
+
+const PROVISIONAL = ((1n << 64n) - 1n) as Hlc
+
+export class TxBackend implements CollectionBackend {
+  readonly ops: Op[] = []
+  private readonly core: Core
+  private readonly overlay = new Map<string, { collection: string, id: string, before: Register[], state: Register[] }>()
+  private open = true
+
+  constructor (core: Core) { this.core = core }
+
+  private entry (collection: string, id: string): { collection: string, id: string, before: Register[], state: Register[] } {
+    const k = `${collection}\u0000${id}`
+    let e = this.overlay.get(k)
+    if (e === undefined) {
+      const state = this.core.readState(this.core.store, docKey(collection, id)) ?? []
+      e = { collection, id, before: state, state }
+      this.overlay.set(k, e)
+    }
+    return e
+  }
+
+  get (collection: string, id: string): Doc | undefined {
+    return materialize(this.entry(collection, id).state, false)
+  }
+
+  * scan (collection: string): Iterable<{ id: string, doc: Doc }> {
+    const seen = new Set<string>()
+    const prefix = `${collection}\u0000`
+    for (const { id, doc } of scanCollection(this.core, collection)) {
+      const own = this.overlay.get(prefix + id)
+      seen.add(id)
+      if (own === undefined) yield { id, doc }
+      else {
+        const mine = materialize(own.state, false)
+        if (mine !== undefined) yield { id, doc: mine }
+      }
+    }
+    for (const e of this.overlay.values()) {
+      if (e.collection !== collection || seen.has(e.id)) continue
+      const mine = materialize(e.state, false)
+      if (mine !== undefined) yield { id: e.id, doc: mine }
+    }
+  }
+
+  count (collection: string): number {
+    let n = this.core.count(collection)
+    for (const e of this.overlay.values()) {
+      if (e.collection !== collection) continue
+      const was = materialize(e.before, false) !== undefined
+      const is = materialize(e.state, false) !== undefined
+      n += (is ? 1 : 0) - (was ? 1 : 0)
+    }
+    return n
+  }
+
+  write<T> (collection: string, id: string, build: Build<T>): Promise<T> {
+    if (!this.open) return Promise.reject(new TransactionAbortedError('this transaction has already finished; write inside the transaction callback'))
+    try {
+      const e = this.entry(collection, id)
+      const { ops, result } = build(materialize(e.state, false))
+      if (this.ops.length + ops.length > MAX_OPS_PER_CHANGE) throw new InvalidArgumentError(`a transaction may hold at most ${MAX_OPS_PER_CHANGE} field writes; split it into several`)
+      for (const op of ops) {
+        if (isDocOp(op)) {
+          // provisional stamps (max HLC, op index) order exactly like the final change's
+          const next = mergeRegister(e.state, registerOf(op, PROVISIONAL, this.core.identity.publicKey, this.ops.length))
+          if (next !== undefined) e.state = next
+        }
+        this.ops.push(op)
+      }
+      return Promise.resolve(result)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  finish (): void { this.open = false }
+}
+
+/** Every live document of a collection, from one consistent snapshot. */
+function * scanCollection (core: Core, collection: string): Iterable<{ id: string, doc: Doc }> {
+  const snapshot = core.store.snapshot()
+  try {
+    for (const { key, value } of snapshot.range(collectionRange(collection))) {
+      const doc = materialize(core.stateOf(value), true)
+      if (doc !== undefined) yield { id: docKeyParts(key).id, doc }
+    }
+  } finally {
+    snapshot.release()
+  }
+}
+
+function valuesEqual (a: Value | undefined, b: Value): boolean {
+  if (a === undefined) return false
+  if (a === null || typeof a !== 'object') return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b))
+  if (b === null || typeof b !== 'object') return false
+  return Buffer.compare(encode(a), encode(b)) === 0
+}
+
+export function matches (doc: Document, filter: Filter): boolean {
+  for (const key of Object.keys(filter)) {
+    const expected = filter[key]!
+    const actual = key === 'id' ? doc.id : getPath(doc, key.split('.'))
+    if (!valuesEqual(actual, expected)) return false
+  }
+  return true
+}
+
+export class Collection {
+  readonly name: string
+  private readonly backend: CollectionBackend
+  private readonly makeId: () => string
+
+  constructor (name: string, backend: CollectionBackend, makeId: () => string) {
+    this.name = checkName(name, 'a collection name')
+    this.backend = backend
+    this.makeId = makeId
+  }
+
+  /** Inserts a new document; returns its id (the document's own `id`, or a new one). */
+  insert (doc: Record<string, unknown>): Promise<string> {
+    try {
+      const id = doc.id === undefined ? this.makeId() : checkName(doc.id, 'a document id')
+      const body = docBody(doc)
+      const c = this.name
+      return this.backend.write(c, id, (current) => {
+        if (current !== undefined) throw new AlreadyExistsError(`${c}/${id} already exists; use update() or put() to change it`)
+        return { ops: [{ op: 'set', c, id, p: [], v: body }], result: id }
+      })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Inserts or replaces a whole document; returns its id. */
+  put (doc: Record<string, unknown>): Promise<string> {
+    try {
+      const id = doc.id === undefined ? this.makeId() : checkName(doc.id, 'a document id')
+      const body = docBody(doc)
+      const c = this.name
+      return this.backend.write(c, id, () => ({ ops: [{ op: 'set', c, id, p: [], v: body }], result: id }))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** The document with this id, or `undefined`. */
+  get (id: string): Document | undefined {
+    const doc = this.backend.get(this.name, checkName(id, 'a document id'))
+    return doc === undefined ? undefined : withId(id, doc)
+  }
+
+  /**
+   * Changes fields of an existing document. Nested plain objects in the patch merge field by
+   * field (`{ stats: { views: 3 } }` leaves `stats.likes` alone); `undefined` removes a field;
+   * any other value (arrays included) replaces the field. Concurrent updates of different
+   * fields on different devices both survive.
+   */
+  update (id: string, patch: Record<string, unknown>): Promise<void> {
+    try {
+      const c = this.name
+      checkName(id, 'a document id')
+      const ops = patchOps(c, id, patch)
+      return this.backend.write(c, id, (current) => {
+        if (current === undefined) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
+        return { ops, result: undefined }
+      })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Sets one field (dotted path or array of keys) to a value, replacing what was there. */
+  set (id: string, path: string | string[], value: unknown): Promise<void> {
+    try {
+      const c = this.name
+      const p = checkPath(path)
+      const v = stripUndefined(value)
+      return this.backend.write(c, checkName(id, 'a document id'), (current) => {
+        if (current === undefined) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
+        return { ops: [{ op: 'set', c, id, p, v }], result: undefined }
+      })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Adds to a counter field. Concurrent increments on different devices all count; a later
+   * `set` of the field resets it.
+   */
+  increment (id: string, path: string | string[], by = 1): Promise<void> {
+    try {
+      const c = this.name
+      const p = checkPath(path)
+      if (typeof by !== 'number' || !Number.isFinite(by)) throw new InvalidArgumentError(`increment amount must be a finite number, got ${String(by)}`)
+      return this.backend.write(c, checkName(id, 'a document id'), (current) => {
+        if (current === undefined) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
+        return { ops: [{ op: 'inc', c, id, p, by }], result: undefined }
+      })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Deletes a document; resolves to whether it existed. */
+  delete (id: string): Promise<boolean> {
+    try {
+      const c = this.name
+      return this.backend.write(c, checkName(id, 'a document id'), (current) =>
+        current === undefined ? { ops: [], result: false } : { ops: [{ op: 'del', c, id }], result: true })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Documents whose fields equal the filter's (dotted keys reach nested fields). */
+  find (filter: Filter = {}): Document[] {
+    if (!isPlainObject(filter)) throw new InvalidArgumentError('a filter is a plain object of field → value, such as { status: "open" }')
+    const out: Document[] = []
+    for (const { id, doc } of this.backend.scan(this.name)) {
+      const d = withId(id, doc)
+      if (matches(d, filter)) out.push(d)
+    }
+    return out
+  }
+
+  /** Number of documents in the collection. */
+  count (): number { return this.backend.count(this.name) }
+}
+
+function withId (id: string, doc: Doc): Document {
+  return { id, ...doc }
+}

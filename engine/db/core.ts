@@ -1,0 +1,168 @@
+/**
+ * The engine's shared state and the one routine that applies a change to the store —
+ * used for local writes and replicated ones alike, inside one store transaction, so that
+ * log append, document merge and counts commit together or not at all.
+ */
+import { StructureTable, encode, type Value } from '../codec/index.ts'
+import type { HybridClock, Hlc } from '../clock/hlc.ts'
+import type { Identity, PeerIdString } from '../crypto/identity.ts'
+import { peerIdFromPublicKey } from '../crypto/identity.ts'
+import type { Store, StoreReader, StoreTxn } from '../store/types.ts'
+import { materialize, mergeRegister, stateFromValue, stateToValue, type Doc, type Register } from '../crdt/index.ts'
+import { isDocOp, registerOf } from '../crdt/ops.ts'
+import type { Change, Op } from '../log/change.ts'
+import { encodeStoredEntry, type StoredEntry } from '../log/entry.ts'
+import { countKey, docKey, headKey, logKey, metaKey, readU64, shapeKey, u64Bytes, PREFIX, prefixRange } from '../keys.ts'
+import { CorruptionError } from '../errors.ts'
+
+export interface Head { seq: number, hash: Uint8Array }
+
+export type Origin = 'local' | 'remote'
+
+/** What subscribers receive for every applied change. */
+export interface ChangeEvent {
+  origin: Origin
+  author: PeerIdString
+  seq: number
+  hlc: Hlc
+  ops: readonly Op[]
+}
+
+export function hexOf (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+/** Per-transaction cache of decoded document states, so several ops on one doc decode once. */
+export class DocCache {
+  readonly states = new Map<string, { key: Uint8Array, collection: string, before: Register[], state: Register[] }>()
+}
+
+export class Core {
+  readonly store: Store
+  readonly table: StructureTable
+  readonly identity: Identity
+  readonly dbId: Uint8Array
+  readonly clock: HybridClock
+  /** heads as of the latest transaction function run (possibly not yet durable) */
+  readonly heads = new Map<string, Head & { author: Uint8Array }>()
+  private readonly peerIds = new Map<string, PeerIdString>()
+
+  constructor (store: Store, table: StructureTable, identity: Identity, dbId: Uint8Array, clock: HybridClock) {
+    this.store = store
+    this.table = table
+    this.identity = identity
+    this.dbId = dbId
+    this.clock = clock
+    for (const { key, value } of store.range(prefixRange(PREFIX.head))) {
+      const author = key.slice(1)
+      this.heads.set(hexOf(author), { author, seq: readU64(value), hash: value.slice(8, 40) })
+    }
+  }
+
+  peerIdOf (author: Uint8Array): PeerIdString {
+    const hex = hexOf(author)
+    let id = this.peerIds.get(hex)
+    if (id === undefined) {
+      id = peerIdFromPublicKey(author)
+      this.peerIds.set(hex, id)
+    }
+    return id
+  }
+
+  readState (reader: StoreReader, key: Uint8Array): Register[] | undefined {
+    const raw = reader.get(key)
+    return raw === undefined ? undefined : this.stateOf(raw)
+  }
+
+  stateOf (raw: Uint8Array): Register[] {
+    return stateFromValue(this.decodeValue(raw))
+  }
+
+  decodeValue (raw: Uint8Array): Value {
+    try {
+      return this.table.decode(raw)
+    } catch (cause) {
+      throw new CorruptionError('a stored document does not decode; the data file is damaged — restore from a replica or backup', { cause })
+    }
+  }
+
+  readDoc (reader: StoreReader, collection: string, id: string): Doc | undefined {
+    const state = this.readState(reader, docKey(collection, id))
+    return state === undefined ? undefined : materialize(state, true)
+  }
+
+  /** Cached state of a document within one transaction (decoded once). */
+  cachedState (txn: StoreTxn, cache: DocCache, collection: string, id: string): { key: Uint8Array, collection: string, before: Register[], state: Register[] } {
+    const k = `${collection}\u0000${id}`
+    let entry = cache.states.get(k)
+    if (entry === undefined) {
+      const key = docKey(collection, id)
+      const state = this.readState(txn, key) ?? []
+      entry = { key, collection, before: state, state }
+      cache.states.set(k, entry)
+    }
+    return entry
+  }
+
+  /** Merges a change's document ops into the cached states; returns whether any changed. */
+  mergeOps (txn: StoreTxn, cache: DocCache, change: Change): void {
+    const { ops, hlc, author } = change
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!
+      if (!isDocOp(op)) continue
+      const entry = this.cachedState(txn, cache, op.c, op.id)
+      const next = mergeRegister(entry.state, registerOf(op, hlc, author, i))
+      if (next !== undefined) entry.state = next
+    }
+  }
+
+  /** Writes the cached states that changed, and the collection counts. */
+  writeStates (txn: StoreTxn, cache: DocCache): void {
+    const countDelta = new Map<string, number>()
+    for (const entry of cache.states.values()) {
+      if (entry.state === entry.before) continue
+      txn.put(entry.key, this.table.encode(stateToValue(entry.state)))
+      const existed = entry.before.length > 0 && materialize(entry.before, false) !== undefined
+      const exists = materialize(entry.state, false) !== undefined
+      if (existed !== exists) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (exists ? 1 : -1))
+      entry.before = entry.state
+    }
+    for (const [collection, delta] of countDelta) {
+      const key = countKey(collection)
+      const current = txn.get(key)
+      txn.put(key, u64Bytes((current === undefined ? 0 : readU64(current)) + delta))
+    }
+  }
+
+  /**
+   * New shared structures must be durable in the same transaction as the values using them.
+   * Returns their ids, to mark persisted once the transaction has committed.
+   */
+  writeShapes (txn: StoreTxn): number[] {
+    const ids: number[] = []
+    for (const shape of this.table.unpersisted()) {
+      txn.put(shapeKey(shape.id), encode(shape.keys))
+      ids.push(shape.id)
+    }
+    return ids
+  }
+
+  /** Appends a change to the log and moves the author's head. */
+  appendLog (txn: StoreTxn, change: Change, entry: StoredEntry): void {
+    txn.put(logKey(change.author, change.seq), encodeStoredEntry(entry))
+    const head = new Uint8Array(40)
+    head.set(u64Bytes(change.seq))
+    head.set(entry.hash, 8)
+    txn.put(headKey(change.author), head)
+    this.heads.set(hexOf(change.author), { author: change.author, seq: change.seq, hash: entry.hash })
+  }
+
+  count (collection: string): number {
+    const raw = this.store.get(countKey(collection))
+    return raw === undefined ? 0 : readU64(raw)
+  }
+
+  metaGet (name: string): Uint8Array | undefined {
+    return this.store.get(metaKey(name))
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Turning API calls into ops: validation of collection names, ids and documents, and the
+ * field-level diff of an `update` patch.
+ */
+import type { Value } from '../codec/index.ts'
+import type { Doc } from '../crdt/register.ts'
+import type { Op } from '../log/change.ts'
+import { InvalidArgumentError } from '../errors.ts'
+
+export function isPlainObject (v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array || v instanceof Date) return false
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+export function checkName (name: unknown, what: string): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 1024 || name.includes('\u0000')) {
+    throw new InvalidArgumentError(`${what} must be a non-empty string of at most 1024 characters without NUL, got ${JSON.stringify(name)}`)
+  }
+  return name
+}
+
+/** Drops `undefined` members (as JSON does) so the value can be encoded. */
+export function stripUndefined (v: unknown): Value {
+  if (Array.isArray(v)) return v.map((x) => x === undefined ? null : stripUndefined(x))
+  if (isPlainObject(v)) {
+    const out: Record<string, Value> = {}
+    for (const k of Object.keys(v)) {
+      const x = v[k]
+      if (x !== undefined) out[k] = stripUndefined(x)
+    }
+    return out
+  }
+  return v as Value
+}
+
+/** The document body as stored: without its `id`, undefined members dropped. */
+export function docBody (doc: unknown): Doc {
+  if (!isPlainObject(doc)) throw new InvalidArgumentError('a document must be a plain object, such as { title: "hello" }')
+  const body = stripUndefined(doc) as Doc
+  delete body.id
+  return body
+}
+
+/** Field-level ops for a patch: nested plain objects merge; `undefined` removes a field. */
+export function patchOps (collection: string, id: string, patch: unknown): Op[] {
+  if (!isPlainObject(patch)) throw new InvalidArgumentError('a patch must be a plain object, such as { status: "closed" }')
+  const ops: Op[] = []
+  const walk = (obj: Record<string, unknown>, path: string[]): void => {
+    for (const key of Object.keys(obj)) {
+      if (path.length === 0 && key === 'id') throw new InvalidArgumentError('a document\'s id cannot be changed; insert a new document instead')
+      const value = obj[key]
+      const p = [...path, key]
+      if (value === undefined) ops.push({ op: 'unset', c: collection, id, p })
+      else if (isPlainObject(value) && Object.keys(value).length > 0) walk(value, p)
+      else ops.push({ op: 'set', c: collection, id, p, v: stripUndefined(value) })
+    }
+  }
+  walk(patch, [])
+  return ops
+}
+
+export function checkPath (path: unknown): string[] {
+  const parts = typeof path === 'string' ? path.split('.') : path
+  if (!Array.isArray(parts) || parts.length === 0 || parts.some((p) => typeof p !== 'string' || p.length === 0)) {
+    throw new InvalidArgumentError(`a field path is a dotted string or an array of keys, such as "stats.views", got ${JSON.stringify(path)}`)
+  }
+  if (parts[0] === 'id') throw new InvalidArgumentError('a document\'s id cannot be changed')
+  return parts as string[]
+}
+
+/** Reads a dotted path from a document. */
+export function getPath (doc: Doc, path: readonly string[]): Value | undefined {
+  let node: Value | undefined = doc
+  for (const key of path) {
+    if (!isPlainObject(node)) return undefined
+    node = (node as Record<string, Value>)[key]
+  }
+  return node
+}

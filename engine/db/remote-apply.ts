@@ -1,0 +1,227 @@
+/**
+ * Applying other replicas' changes. Every change is checked before it can touch state:
+ *
+ * 1. it decodes as a canonical change of this database;
+ * 2. per author, seqs continue the local head without gaps, and each `prev` is the hash of
+ *    the change before it (the stored head for the first);
+ * 3. a valid signature covers it: the last signed change of the run whose signature verifies
+ *    vouches, through the hash chain, for every change up to it — one Ed25519 verify per run
+ *    instead of per change; changes after the last valid signature are refused;
+ * 4. a change already held (same author and seq) must have the same hash — a different one
+ *    is a conflicting (forked or forged) history and the run is refused;
+ * 5. a change whose HLC is beyond the allowed clock drift is held (stored, counted, retried
+ *    by `retryHeld`), with every later change of its author, back to a signed boundary so
+ *    the applied part always ends on a signature.
+ *
+ * A refused run applies nothing from the refused change on; runs of other authors in the
+ * same batch are independent. Runs that pass are applied in one store transaction.
+ */
+import type { BlazeError } from '../errors.ts'
+import { BadSignatureError, BrokenChainError, ConflictingChangeError, SequenceGapError, UnsignedChangeError, WrongDatabaseError } from '../errors.ts'
+import { decodeChange, hashChange, type Change } from '../log/change.ts'
+import { decodeStoredEntry, encodeStoredEntry, type SignedChange } from '../log/entry.ts'
+import { verifySignature, type PeerIdString } from '../crypto/identity.ts'
+import { authorRange, heldKey, logKey, PREFIX } from '../keys.ts'
+import { compareBytes } from '../crdt/register.ts'
+import type { StoreTxn } from '../store/types.ts'
+import { DocCache, hexOf, type ChangeEvent, type Core } from './core.ts'
+
+export interface Rejection {
+  author: PeerIdString | undefined
+  /** first refused seq of the run */
+  seq: number | undefined
+  /** how many changes of the run were refused */
+  count: number
+  error: BlazeError
+}
+
+export interface ApplyResult {
+  applied: number
+  duplicates: number
+  held: number
+  rejected: Rejection[]
+}
+
+interface Parsed extends SignedChange {
+  change: Change
+  hash: Uint8Array
+}
+
+interface Plan {
+  author: Uint8Array
+  apply: Parsed[]
+  hold: Parsed[]
+}
+
+export class RemoteApplier {
+  private readonly core: Core
+  private readonly emit: (events: ChangeEvent[]) => void
+  private readonly onApplied: (count: number, held: number) => void
+
+  constructor (core: Core, emit: (events: ChangeEvent[]) => void, onApplied: (count: number, held: number) => void = () => {}) {
+    this.core = core
+    this.emit = emit
+    this.onApplied = onApplied
+  }
+
+  async applyEntries (entries: readonly SignedChange[]): Promise<ApplyResult> {
+    const result: ApplyResult = { applied: 0, duplicates: 0, held: 0, rejected: [] }
+    const runs = new Map<string, Parsed[]>()
+    for (const entry of entries) {
+      let change: Change
+      try {
+        change = decodeChange(entry.bytes)
+      } catch (error) {
+        result.rejected.push({ author: undefined, seq: undefined, count: 1, error: error as BlazeError })
+        continue
+      }
+      const key = hexOf(change.author)
+      let run = runs.get(key)
+      if (run === undefined) runs.set(key, run = [])
+      run.push({ ...entry, change, hash: hashChange(entry.bytes) })
+    }
+    const plans: Plan[] = []
+    for (const run of runs.values()) {
+      run.sort((a, b) => a.change.seq - b.change.seq)
+      const plan = this.verifyRun(run, result)
+      if (plan !== undefined) plans.push(plan)
+    }
+    if (plans.length === 0) return result
+    await this.commit(plans, result)
+    return result
+  }
+
+  private reject (result: ApplyResult, run: readonly Parsed[], from: number, error: BlazeError): void {
+    const first = run[from]!
+    result.rejected.push({ author: this.core.peerIdOf(first.change.author), seq: first.change.seq, count: run.length - from, error })
+  }
+
+  /** Checks 1–5 that need no transaction; returns what to apply and what to hold. */
+  private verifyRun (run: Parsed[], result: ApplyResult): Plan | undefined {
+    const core = this.core
+    const author = run[0]!.change.author
+    const head = core.heads.get(hexOf(author))
+    let expectSeq = (head?.seq ?? 0) + 1
+    let expectPrev: Uint8Array | null = head?.hash ?? null
+    const candidates: Parsed[] = []
+    for (let i = 0; i < run.length; i++) {
+      const p = run[i]!
+      const c = p.change
+      if (compareBytes(c.db, core.dbId) !== 0) {
+        this.reject(result, run, i, new WrongDatabaseError('change belongs to another database; the peer is syncing a different database'))
+        break
+      }
+      if (c.seq < expectSeq) {
+        // a duplicate: must match what we hold
+        const stored = core.store.get(logKey(author, c.seq))
+        const prevInBatch = candidates.length > 0 ? candidates[candidates.length - 1] : undefined
+        if ((stored !== undefined && compareBytes(decodeStoredEntry(stored).hash, p.hash) !== 0) ||
+            (prevInBatch !== undefined && prevInBatch.change.seq === c.seq && compareBytes(prevInBatch.hash, p.hash) !== 0)) {
+          this.reject(result, run, i, new ConflictingChangeError(`author ${core.peerIdOf(author)} has two different changes with seq ${c.seq}; its history is forked or forged — the run is refused`))
+          break
+        }
+        if (prevInBatch === undefined || prevInBatch.change.seq !== c.seq) result.duplicates++
+        continue
+      }
+      if (c.seq > expectSeq) {
+        this.reject(result, run, i, new SequenceGapError(`expected seq ${expectSeq} of ${core.peerIdOf(author)}, got ${c.seq}; the missing changes must come first`))
+        break
+      }
+      if (expectPrev === null ? c.prev !== null : (c.prev === null || compareBytes(c.prev, expectPrev) !== 0)) {
+        this.reject(result, run, i, new BrokenChainError(`change ${c.seq} of ${core.peerIdOf(author)} does not link to its predecessor; it was altered or forged`))
+        break
+      }
+      candidates.push(p)
+      expectSeq = c.seq + 1
+      expectPrev = p.hash
+    }
+    if (candidates.length === 0) return undefined
+
+    // 3: the last valid signature covers everything before it
+    let covered = -1
+    let badFrom = -1
+    for (let i = candidates.length - 1; i >= 0; i--) {
+      const p = candidates[i]!
+      if (p.signature === null) continue
+      if (verifySignature(author, p.hash, p.signature)) { covered = i; break }
+      badFrom = i
+    }
+    if (covered < candidates.length - 1) {
+      const from = covered + 1
+      const error = badFrom >= 0
+        ? new BadSignatureError(`signature of change ${candidates[badFrom]!.change.seq} of ${core.peerIdOf(author)} does not verify; refusing it and the unsigned changes before it`)
+        : new UnsignedChangeError(`changes from seq ${candidates[from]!.change.seq} of ${core.peerIdOf(author)} carry no signature that covers them; the sender must send runs ending in a signed change`)
+      this.reject(result, candidates, from, error)
+      candidates.length = from
+    }
+    if (candidates.length === 0) return undefined
+
+    // 5: hold from the first change beyond the drift, back to a signed boundary
+    const beyond = candidates.findIndex((p) => !core.clock.withinDrift(p.change.hlc))
+    if (beyond < 0) return { author, apply: candidates, hold: [] }
+    let cut = beyond - 1
+    while (cut >= 0 && candidates[cut]!.signature === null) cut--
+    return { author, apply: candidates.slice(0, cut + 1), hold: candidates.slice(cut + 1) }
+  }
+
+  private async commit (plans: Plan[], result: ApplyResult): Promise<void> {
+    const core = this.core
+    const events: ChangeEvent[] = []
+    let shapeIds: number[] = []
+    let held = 0
+    await core.store.transact((txn) => {
+      const cache = new DocCache()
+      for (const plan of plans) {
+        // another apply may have moved this author's head since verification
+        const head = core.heads.get(hexOf(plan.author))
+        let applyFrom = 0
+        while (applyFrom < plan.apply.length && plan.apply[applyFrom]!.change.seq <= (head?.seq ?? 0)) applyFrom++
+        const first = plan.apply[applyFrom]
+        if (first !== undefined && first.change.seq !== (head?.seq ?? 0) + 1) continue
+        if (first !== undefined && head !== undefined && compareBytes(first.change.prev!, head.hash) !== 0) continue
+        for (let i = applyFrom; i < plan.apply.length; i++) {
+          const p = plan.apply[i]!
+          core.mergeOps(txn, cache, p.change)
+          core.appendLog(txn, p.change, { bytes: p.bytes, hash: p.hash, signature: p.signature })
+          core.clock.observe(p.change.hlc)
+          events.push({ origin: 'remote', author: core.peerIdOf(plan.author), seq: p.change.seq, hlc: p.change.hlc, ops: p.change.ops })
+        }
+        for (const p of plan.hold) {
+          txn.put(heldKey(plan.author, p.change.seq), encodeStoredEntry({ bytes: p.bytes, hash: p.hash, signature: p.signature }))
+          held++
+        }
+        if (plan.apply.length > 0) this.dropHeldUpTo(txn, plan.author, plan.apply[plan.apply.length - 1]!.change.seq)
+      }
+      core.writeStates(txn, cache)
+      shapeIds = core.writeShapes(txn)
+    })
+    core.table.markPersisted(shapeIds)
+    result.applied += events.length
+    result.held += held
+    this.onApplied(events.length, held)
+    if (events.length > 0) this.emit(events)
+  }
+
+  private dropHeldUpTo (txn: StoreTxn, author: Uint8Array, seq: number): void {
+    for (const { key } of txn.range({ ...authorRange(PREFIX.held, author), lt: heldKey(author, seq + 1) })) txn.delete(key)
+  }
+
+  /** Re-tries held changes whose time has come. Returns how many were applied. */
+  async retryHeld (): Promise<number> {
+    const entries: SignedChange[] = []
+    for (const { value } of this.core.store.range({ gte: Uint8Array.of(PREFIX.held), lt: Uint8Array.of(PREFIX.held + 1) })) {
+      const e = decodeStoredEntry(value)
+      entries.push({ bytes: e.bytes, signature: e.signature })
+    }
+    if (entries.length === 0) return 0
+    const result = await this.applyEntries(entries)
+    return result.applied
+  }
+
+  /** Number of changes currently held for clock drift. */
+  heldCount (): number {
+    let n = 0
+    for (const _ of this.core.store.range({ gte: Uint8Array.of(PREFIX.held), lt: Uint8Array.of(PREFIX.held + 1) })) n++
+    return n
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Key spaces in the store. One prefix byte each; sorted bytewise.
+ *
+ * | prefix | key                                 | value                          |
+ * |--------|-------------------------------------|--------------------------------|
+ * | D      | D ‖ collection ‖ 0x00 ‖ id          | document state (registers)     |
+ * | C      | C ‖ collection                      | live document count (u64 BE)   |
+ * | L      | L ‖ author(32) ‖ seq (u64 BE)       | stored log entry               |
+ * | H      | H ‖ author(32)                      | head: seq (u64 BE) ‖ hash(32)  |
+ * | P      | P ‖ author(32) ‖ seq (u64 BE)       | held (too far in the future)   |
+ * | S      | S ‖ shape id (u32 BE)               | shared structure keys          |
+ * | M      | M ‖ name                            | metadata (db id, genesis, …)   |
+ */
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+export const PREFIX = { doc: 0x44, count: 0x43, log: 0x4c, head: 0x48, held: 0x50, shape: 0x53, meta: 0x4d } as const
+
+function withPrefix (prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  let n = 1
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  out[0] = prefix
+  let o = 1
+  for (const p of parts) { out.set(p, o); o += p.length }
+  return out
+}
+
+function u64 (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
+}
+
+export function readU64 (bytes: Uint8Array, offset = 0): number {
+  return Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset))
+}
+
+export const u64Bytes = u64
+
+const ZERO = Uint8Array.of(0)
+
+export function docKey (collection: string, id: string): Uint8Array {
+  return withPrefix(PREFIX.doc, enc.encode(collection), ZERO, enc.encode(id))
+}
+
+/** [gte, lt) covering every document of a collection */
+export function collectionRange (collection: string): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: withPrefix(PREFIX.doc, enc.encode(collection), ZERO), lt: withPrefix(PREFIX.doc, enc.encode(collection), Uint8Array.of(1)) }
+}
+
+export function docKeyParts (key: Uint8Array): { collection: string, id: string } {
+  const zero = key.indexOf(0, 1)
+  return { collection: dec.decode(key.subarray(1, zero)), id: dec.decode(key.subarray(zero + 1)) }
+}
+
+export function countKey (collection: string): Uint8Array { return withPrefix(PREFIX.count, enc.encode(collection)) }
+export function logKey (author: Uint8Array, seq: number): Uint8Array { return withPrefix(PREFIX.log, author, u64(seq)) }
+export function heldKey (author: Uint8Array, seq: number): Uint8Array { return withPrefix(PREFIX.held, author, u64(seq)) }
+export function headKey (author: Uint8Array): Uint8Array { return withPrefix(PREFIX.head, author) }
+export function shapeKey (id: number): Uint8Array {
+  const out = new Uint8Array(5)
+  out[0] = PREFIX.shape
+  new DataView(out.buffer).setUint32(1, id)
+  return out
+}
+export function metaKey (name: string): Uint8Array { return withPrefix(PREFIX.meta, enc.encode(name)) }
+
+/** [gte, lt) covering every key with one prefix byte */
+export function prefixRange (prefix: number): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) }
+}
+
+/** [gte, lt) of one author's entries under a prefix (log or held), from seq `from` */
+export function authorRange (prefix: number, author: Uint8Array, from = 1): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: withPrefix(prefix, author, u64(from)), lt: withPrefix(prefix, author, u64(Number.MAX_SAFE_INTEGER)) }
+}

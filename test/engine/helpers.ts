@@ -1,0 +1,28 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir (prefix = 'blazedb-'): { path: string, cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix))
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** A controllable wall clock for HLC-driven tests. */
+export function fakeClock (start = Date.UTC(2026, 0, 1)): { now: () => number, advance: (ms: number) => void, set: (ms: number) => void } {
+  let t = start
+  return { now: () => t, advance: (ms) => { t += ms }, set: (ms) => { t = ms } }
+}
+
+/** Deterministic randomness from a seed (xorshift), for reproducible ids and keys. */
+export function seededRandom (seed: number): (n: number) => Uint8Array {
+  let x = seed | 0 || 1
+  return (n) => {
+    const out = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5
+      out[i] = x & 0xff
+    }
+    return out
+  }
+}
