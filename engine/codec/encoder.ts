@@ -3,11 +3,13 @@
  * (registered shapes). One growable output buffer is reused across calls; each call
  * returns a copy of exactly its bytes.
  */
-import { InvalidArgumentError, LimitExceededError, UnencodableValueError } from '../errors.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import { describe, LONE_SURROGATE, toPublicError, Unencodable } from './encode-errors.ts'
+import { keyPlan } from './key-plans.ts'
 import type { ShapeRegistry } from './shapes.ts'
 import * as T from './tags.ts'
 import { DEFAULT_MAX_DEPTH, type EncodeOptions, type Value } from './types.ts'
-import { compareUtf8, utf8Encoder } from './utf8.ts'
+import { utf8Encoder, writeUtf8 } from './utf8.ts'
 
 const INITIAL_SIZE = 8192
 /** After a call that grew the buffer past this, it is dropped so one huge value does not pin memory. */
@@ -25,17 +27,6 @@ let maxDepth = DEFAULT_MAX_DEPTH
 let shapes: ShapeRegistry | null = null
 /** True while a call is running: a getter that calls `encode` again gets its own buffer. */
 let busy = false
-
-/** Thrown inside the encoder; collects the path to the bad value on the way out. */
-class Unencodable {
-  readonly reason: string
-  readonly path: Array<string | number> = []
-  readonly limit: boolean
-  constructor (reason: string, limit = false) {
-    this.reason = reason
-    this.limit = limit
-  }
-}
 
 export function encodeValue (value: Value, options: EncodeOptions | undefined, registry: ShapeRegistry | null): Uint8Array {
   const depth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
@@ -79,18 +70,6 @@ function encodeReentrant (value: Value, depth: number, registry: ShapeRegistry |
   }
 }
 
-function toPublicError (err: unknown): unknown {
-  if (!(err instanceof Unencodable)) {
-    if (err instanceof RangeError && /call stack/i.test(err.message)) {
-      return new LimitExceededError('value nests too deeply for the stack; lower maxDepth or flatten the value', { cause: err })
-    }
-    return err
-  }
-  const at = err.path.length === 0 ? 'the value' : `$${err.path.reverse().map((p) => typeof p === 'number' ? `[${p}]` : `.${p}`).join('')}`
-  const message = `cannot encode ${at}: ${err.reason}`
-  return err.limit ? new LimitExceededError(message) : new UnencodableValueError(message)
-}
-
 function setBuffer (next: Uint8Array): void {
   buf = next
   view = new DataView(next.buffer, next.byteOffset, next.byteLength)
@@ -129,14 +108,6 @@ function write (value: Value, depth: number): void {
     default:
       throw new Unencodable(`${describe(value)} has no BlazeBinary form (${typeof value === 'undefined' ? 'strip undefined map values, use null in arrays' : 'only data values encode'})`)
   }
-}
-
-function describe (value: unknown): string {
-  if (value === undefined) return 'undefined'
-  if (typeof value === 'function') return 'a function'
-  if (typeof value === 'symbol') return 'a symbol'
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-  return typeof name === 'string' ? `an instance of ${name}` : 'an object with a foreign prototype'
 }
 
 // ---- scalars ----
@@ -315,45 +286,15 @@ function writeStringGeneral (s: string): void {
   const start = pos + reserved
   let n: number
   if (len < 64) {
-    n = encodeUtf8(s, start) - start
+    n = writeUtf8(s, buf, start) - start
   } else {
-    if (!s.isWellFormed()) throw new Unencodable('a string holds a lone surrogate, which UTF-8 cannot represent; repair it with String.prototype.toWellFormed()')
+    if (!s.isWellFormed()) throw new Unencodable(LONE_SURROGATE)
     n = utf8Encoder.encodeInto(s, buf.subarray(start, start + max)).written
   }
   const h = headerSize(n)
   if (h < reserved) buf.copyWithin(pos + h, start, start + n)
   writeStringHeader(pos, n)
   pos += h + n
-}
-
-/** Writes `s` as UTF-8 at `p` (room already ensured); returns the end. Rejects lone surrogates. */
-function encodeUtf8 (s: string, p: number): number {
-  const len = s.length
-  for (let i = 0; i < len; i++) {
-    let c = s.charCodeAt(i)
-    if (c < 0x80) {
-      buf[p++] = c
-    } else if (c < 0x800) {
-      buf[p++] = 0xc0 | (c >> 6)
-      buf[p++] = 0x80 | (c & 0x3f)
-    } else if (c < 0xd800 || c >= 0xe000) {
-      buf[p++] = 0xe0 | (c >> 12)
-      buf[p++] = 0x80 | ((c >> 6) & 0x3f)
-      buf[p++] = 0x80 | (c & 0x3f)
-    } else {
-      const d = i + 1 < len ? s.charCodeAt(i + 1) : 0
-      if (c >= 0xdc00 || d < 0xdc00 || d >= 0xe000) {
-        throw new Unencodable('a string holds a lone surrogate, which UTF-8 cannot represent; repair it with String.prototype.toWellFormed()')
-      }
-      i++
-      c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
-      buf[p++] = 0xf0 | (c >> 18)
-      buf[p++] = 0x80 | ((c >> 12) & 0x3f)
-      buf[p++] = 0x80 | ((c >> 6) & 0x3f)
-      buf[p++] = 0x80 | (c & 0x3f)
-    }
-  }
-  return p
 }
 
 // ---- containers ----
@@ -416,72 +357,6 @@ function writeMapCanonical (obj: PlainObject, depth: number): void {
     if (err instanceof Unencodable) err.path.push(key)
     throw err
   }
-}
-
-/** A key order's canonical order, with each key already encoded as a BlazeBinary string. */
-interface KeyPlan { sorted: string[], encoded: Uint8Array[] }
-interface PlanNode { next: Map<string, PlanNode> | null, plan: KeyPlan | null }
-
-/**
- * Sorting keys and encoding key strings dominate canonical encoding, and records repeat
- * their key order; so plans are cached in a tree keyed by the keys in their own order.
- * The tree is bounded: when full it starts over, so dictionaries with ever-new keys cost
- * a sort each (as without the cache) but cannot grow memory.
- */
-const MAX_PLAN_NODES = 16_384
-let planRoot: PlanNode = { next: null, plan: null }
-let planNodes = 0
-
-function keyPlan (keys: readonly string[]): KeyPlan {
-  let node = planRoot
-  for (let i = 0; i < keys.length; i++) {
-    const next = node.next === null ? undefined : node.next.get(keys[i]!)
-    if (next === undefined) return addPlan(keys)
-    node = next
-  }
-  return node.plan ?? addPlan(keys)
-}
-
-function addPlan (keys: readonly string[]): KeyPlan {
-  const sorted = keys.slice().sort(compareUtf8)
-  const encoded = sorted.map(encodeKey)
-  const plan = { sorted, encoded }
-  if (planNodes + keys.length > MAX_PLAN_NODES) {
-    planRoot = { next: null, plan: null }
-    planNodes = 0
-  }
-  let node = planRoot
-  for (const key of keys) {
-    if (node.next === null) node.next = new Map()
-    let next = node.next.get(key)
-    if (next === undefined) {
-      next = { next: null, plan: null }
-      node.next.set(key, next)
-      planNodes++
-    }
-    node = next
-  }
-  node.plan = plan
-  return plan
-}
-
-function encodeKey (key: string): Uint8Array {
-  if (!key.isWellFormed()) throw new Unencodable(`key ${JSON.stringify(key)} holds a lone surrogate, which UTF-8 cannot represent; repair it with String.prototype.toWellFormed()`)
-  const utf8 = utf8Encoder.encode(key)
-  const n = utf8.length
-  const h = headerSize(n)
-  const out = new Uint8Array(h + n)
-  if (n < T.FIXSTR_LIMIT) {
-    out[0] = T.FIXSTR | n
-  } else if (n <= 0xff) {
-    out[0] = T.STR8; out[1] = n
-  } else if (n <= 0xffff) {
-    out[0] = T.STR16; out[1] = n >>> 8; out[2] = n
-  } else {
-    out[0] = T.STR32; new DataView(out.buffer).setUint32(1, n)
-  }
-  out.set(utf8, h)
-  return out
 }
 
 function writeEntries (obj: PlainObject, keys: readonly string[], depth: number): void {
