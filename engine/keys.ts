@@ -40,8 +40,25 @@ export const u64Bytes = u64
 
 const ZERO = Uint8Array.of(0)
 
+const collectionPrefixes = new Map<string, Buffer>()
+
+function collectionPrefix (collection: string): Buffer {
+  let prefix = collectionPrefixes.get(collection)
+  if (prefix === undefined) {
+    prefix = Buffer.from(withPrefix(PREFIX.doc, enc.encode(collection), ZERO))
+    if (collectionPrefixes.size > 10_000) collectionPrefixes.clear()
+    collectionPrefixes.set(collection, prefix)
+  }
+  return prefix
+}
+
+/** D ‖ collection ‖ 0x00 ‖ id — on the read path of every get, so built without TextEncoder */
 export function docKey (collection: string, id: string): Uint8Array {
-  return withPrefix(PREFIX.doc, enc.encode(collection), ZERO, enc.encode(id))
+  const prefix = collectionPrefix(collection)
+  const out = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(id))
+  prefix.copy(out)
+  out.write(id, prefix.length)
+  return out
 }
 
 /** [gte, lt) covering every document of a collection */

@@ -10,9 +10,10 @@ import {
   BlazeError, CodecError, InvalidArgumentError, InvalidTagError, LimitExceededError,
   NonCanonicalError, TruncatedInputError, UnknownStructureError
 } from '../errors.ts'
-import type { Shape, ShapeRegistry } from './shapes.ts'
+import type { ShapeRegistry } from './shapes.ts'
 import * as T from './tags.ts'
 import { DEFAULT_MAX_DEPTH, type DecodeLimits, type Value } from './types.ts'
+import { cachedKey, cacheKey, KEY_CACHE_MAX_LENGTH, shortAscii } from './decode-strings.ts'
 import { strictUtf8Decoder } from './utf8.ts'
 
 const EMPTY = new Uint8Array(0)
@@ -20,7 +21,6 @@ const TWO_32 = 0x1_0000_0000
 const TWO_47 = 0x8000_0000_0000
 /** Shapes decoded this often get a compiled reader. */
 const COMPILE_AFTER = 8
-const fromCharCode = String.fromCharCode
 
 /** Node's native UTF-8 slice (lenient: invalid bytes become U+FFFD, which we then check for). */
 const nativeUtf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (this: Uint8Array, start: number, end: number) => string }).utf8Slice
@@ -42,14 +42,6 @@ let shapes: ShapeRegistry | null = null
 /** Byte range of the last map key read, for the ordering check. */
 let keyStart = 0
 let keyLength = 0
-
-/**
- * Inline map keys repeat across values; a small cache hands back the same string, which
- * skips building it and lets V8 reuse its internalized form as a property name.
- */
-const KEY_CACHE_SIZE = 4096
-const KEY_CACHE_MAX_LENGTH = 24
-const keyCache = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined)
 
 export function decodeValue (bytes: Uint8Array, limits: DecodeLimits | undefined, isStrict: boolean, registry: ShapeRegistry | null): Value {
   if (!(bytes instanceof Uint8Array)) {
@@ -301,9 +293,11 @@ function readBigInt (negative: boolean): bigint {
   return negative ? -1n - magnitude : magnitude
 }
 
+/** A copy, and a plain Uint8Array even from a Buffer (whose `slice` would return a view). */
 function readBinary (n: number): Uint8Array {
   need(n)
-  const out = src.slice(pos, pos + n)
+  const out = new Uint8Array(n)
+  out.set(src.subarray(pos, pos + n))
   pos += n
   return out
 }
@@ -316,7 +310,7 @@ function readString (n: number): string {
   if (n < 16) {
     let bits = 0
     for (let i = p; i < pos; i++) bits |= src[i]!
-    if (bits < 0x80) return shortAscii(p, n)
+    if (bits < 0x80) return shortAscii(src, p, n)
   }
   if (nativeUtf8Slice !== undefined) {
     const s = nativeUtf8Slice.call(src, p, pos)
@@ -331,29 +325,6 @@ function readString (n: number): string {
   }
 }
 
-/** ASCII bytes to a string without a native call: fromCharCode with one argument per byte. */
-function shortAscii (p: number, n: number): string {
-  const s = src
-  switch (n) {
-    case 1: return fromCharCode(s[p]!)
-    case 2: return fromCharCode(s[p]!, s[p + 1]!)
-    case 3: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!)
-    case 4: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!)
-    case 5: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!)
-    case 6: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!)
-    case 7: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!)
-    case 8: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!)
-    case 9: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!, s[p + 8]!)
-    case 10: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!, s[p + 8]!, s[p + 9]!)
-    case 11: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!, s[p + 8]!, s[p + 9]!, s[p + 10]!)
-    case 12: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!, s[p + 8]!, s[p + 9]!, s[p + 10]!, s[p + 11]!)
-    case 13: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!, s[p + 8]!, s[p + 9]!, s[p + 10]!, s[p + 11]!, s[p + 12]!)
-    case 14: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!, s[p + 8]!, s[p + 9]!, s[p + 10]!, s[p + 11]!, s[p + 12]!, s[p + 13]!)
-    case 15: return fromCharCode(s[p]!, s[p + 1]!, s[p + 2]!, s[p + 3]!, s[p + 4]!, s[p + 5]!, s[p + 6]!, s[p + 7]!, s[p + 8]!, s[p + 9]!, s[p + 10]!, s[p + 11]!, s[p + 12]!, s[p + 13]!, s[p + 14]!)
-    default: return ''
-  }
-}
-
 function enter (count: number, minBytesEach: number): void {
   if (count * minBytesEach > end - pos) {
     throw new TruncatedInputError(`container at offset ${pos} declares ${count} items but only ${end - pos} bytes remain; the data is cut short or damaged`)
@@ -361,9 +332,10 @@ function enter (count: number, minBytesEach: number): void {
   if ((itemsLeft -= count) < 0) {
     throw new LimitExceededError(`input holds more than maxItems items; raise maxItems if the value is expected`)
   }
-  if (depthLeft-- === 0) {
+  if (depthLeft < 1) {
     throw new LimitExceededError(`input nests deeper than maxDepth; raise maxDepth (on both encode and decode) if the value is expected`)
   }
+  depthLeft--
 }
 
 function readArray (n: number): Value[] {
@@ -392,21 +364,13 @@ function readKey (): string {
   keyLength = n
   if (n > KEY_CACHE_MAX_LENGTH || n === 0) return readString(n)
   need(n)
-  let h = n
-  for (let i = pos; i < pos + n; i++) h = (Math.imul(h, 31) + src[i]!) | 0
-  const slot = (h ^ (h >>> 13)) & (KEY_CACHE_SIZE - 1)
-  const cached = keyCache[slot]
-  if (cached !== undefined && cached.length === n) {
-    let i = 0
-    while (i < n && cached.charCodeAt(i) === src[pos + i]) i++
-    if (i === n) {
-      pos += n
-      return cached
-    }
+  const cached = cachedKey(src, pos, n)
+  if (cached !== undefined) {
+    pos += n
+    return cached
   }
   const key = readString(n)
-  // Only ASCII keys are cached (length === bytes), so the check above can compare code units to bytes.
-  if (key.length === n) keyCache[slot] = key
+  cacheKey(src, keyStart, n, key)
   return key
 }
 
@@ -468,7 +432,7 @@ function readShape (id: number): { [key: string]: Value } {
   if (shape.read !== null) {
     obj = shape.read() as { [key: string]: Value }
   } else {
-    if (++shape.uses === COMPILE_AFTER) compile(shape)
+    if (++shape.uses === COMPILE_AFTER) shape.compile(readValue)
     obj = {}
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!
@@ -479,22 +443,4 @@ function readShape (id: number): { [key: string]: Value } {
   }
   depthLeft++
   return obj
-}
-
-/**
- * A reader that returns an object literal with the shape's keys, so V8 builds each object
- * with its final hidden class at once (assigning keys one by one costs about twice as much).
- * Keys are embedded as JSON string literals, which are valid, inert JS string literals.
- * Shapes with a `__proto__` key keep the generic path: in a literal it would set the prototype.
- */
-function compile (shape: Shape): void {
-  if (shape.hasProtoKey || shape.keys.length > 256) return
-  try {
-    const body = shape.keys.map((k) => `${JSON.stringify(k)}: r()`).join(', ')
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const make = new Function('r', `return function readShape () { return { ${body} } }`) as (r: () => Value) => () => Value
-    shape.read = make(readValue)
-  } catch {
-    // Code generation disabled (e.g. --disallow-code-generation-from-strings): stay generic.
-  }
 }

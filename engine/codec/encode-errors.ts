@@ -22,12 +22,17 @@ export function toPublicError (err: unknown): unknown {
     }
     return err
   }
-  const at = err.path.length === 0 ? 'the value' : `$${err.path.reverse().map((p) => typeof p === 'number' ? `[${p}]` : `.${p}`).join('')}`
+  const at = err.path.length === 0 ? 'the value' : `$${err.path.reverse().map(pathPart).join('')}`
   const message = `cannot encode ${at}: ${err.reason}`
   return err.limit ? new LimitExceededError(message) : new UnencodableValueError(message)
 }
 
-export function describe (value: unknown): string {
+function pathPart (p: string | number): string {
+  if (typeof p === 'number') return `[${p}]`
+  return /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`
+}
+
+export function describeValue (value: unknown): string {
   if (value === undefined) return 'undefined'
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'symbol') return 'a symbol'

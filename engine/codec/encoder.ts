@@ -1,31 +1,40 @@
 /**
  * The BlazeBinary encoder: canonical form (sorted inline keys) and StructureTable form
- * (registered shapes). One growable output buffer is reused across calls; each call
- * returns a copy of exactly its bytes.
+ * (registered shapes).
+ *
+ * Output goes into a slab (64 KiB) that successive calls fill one after another; each call
+ * returns a view of exactly its bytes. A fresh ArrayBuffer per call costs far more than
+ * encoding a small record (its allocation and GC tracking dominate), so results share
+ * slabs, as Node's own small Buffers share a pool: read a result through its
+ * `byteOffset`/`byteLength`, never through `.buffer` alone. Only encoder output shares a slab.
  */
 import { InvalidArgumentError } from '../errors.ts'
-import { describe, LONE_SURROGATE, toPublicError, Unencodable } from './encode-errors.ts'
+import { describeValue, LONE_SURROGATE, toPublicError, Unencodable } from './encode-errors.ts'
 import { keyPlan } from './key-plans.ts'
 import type { ShapeRegistry } from './shapes.ts'
 import * as T from './tags.ts'
 import { DEFAULT_MAX_DEPTH, type EncodeOptions, type Value } from './types.ts'
 import { utf8Encoder, writeUtf8 } from './utf8.ts'
 
-const INITIAL_SIZE = 8192
-/** After a call that grew the buffer past this, it is dropped so one huge value does not pin memory. */
+const SLAB_SIZE = 64 * 1024
+/** A call starts a new slab when less than this is left in the current one. */
+const SLAB_MIN_ROOM = 2048
+/** A slab grown past this for one huge value is not reused for the next call. */
 const KEEP_SIZE = 1 << 20
 const TWO_32 = 0x1_0000_0000
 const TWO_47 = 0x8000_0000_0000
 const MAX_U64 = 0xffff_ffff_ffff_ffffn
 const MIN_I64 = -0x8000_0000_0000_0000n
 
-let buf: Uint8Array = new Uint8Array(INITIAL_SIZE)
+let buf: Uint8Array = new Uint8Array(SLAB_SIZE)
 let view: DataView = new DataView(buf.buffer)
+/** Where the current call's output starts in `buf`; earlier bytes belong to earlier results. */
+let start = 0
 let pos = 0
 let maxDepth = DEFAULT_MAX_DEPTH
 /** Non-null while encoding the StructureTable form. */
 let shapes: ShapeRegistry | null = null
-/** True while a call is running: a getter that calls `encode` again gets its own buffer. */
+/** True while a call is running: a getter that calls `encode` again gets its own slab. */
 let busy = false
 
 export function encodeValue (value: Value, options: EncodeOptions | undefined, registry: ShapeRegistry | null): Uint8Array {
@@ -35,39 +44,46 @@ export function encodeValue (value: Value, options: EncodeOptions | undefined, r
   }
   if (busy) return encodeReentrant(value, depth, registry)
   busy = true
-  pos = 0
+  if (buf.length - pos < SLAB_MIN_ROOM || buf.length > KEEP_SIZE) newSlab()
+  start = pos
   maxDepth = depth
   shapes = registry
   try {
     write(value, 0)
-    return buf.slice(0, pos)
+    return buf.subarray(start, pos)
   } catch (err) {
+    pos = start
     throw toPublicError(err)
   } finally {
     busy = false
     shapes = null
-    if (buf.length > KEEP_SIZE) setBuffer(new Uint8Array(INITIAL_SIZE))
   }
 }
 
 function encodeReentrant (value: Value, depth: number, registry: ShapeRegistry | null): Uint8Array {
-  const saved = { buf, view, pos, maxDepth, shapes }
-  setBuffer(new Uint8Array(INITIAL_SIZE))
-  pos = 0
+  const saved = { buf, view, start, pos, maxDepth, shapes }
+  setBuffer(new Uint8Array(SLAB_SIZE))
+  start = pos = 0
   maxDepth = depth
   shapes = registry
   try {
     write(value, 0)
-    return buf.slice(0, pos)
+    return buf.subarray(start, pos)
   } catch (err) {
     throw toPublicError(err)
   } finally {
     buf = saved.buf
     view = saved.view
+    start = saved.start
     pos = saved.pos
     maxDepth = saved.maxDepth
     shapes = saved.shapes
   }
+}
+
+function newSlab (): void {
+  setBuffer(new Uint8Array(SLAB_SIZE))
+  pos = 0
 }
 
 function setBuffer (next: Uint8Array): void {
@@ -79,10 +95,14 @@ function ensure (n: number): void {
   if (pos + n > buf.length) grow(n)
 }
 
+/** Moves the current call's output to a larger slab; earlier results keep the old one. */
 function grow (n: number): void {
-  const next = new Uint8Array(Math.max(buf.length * 2, pos + n))
-  next.set(buf.subarray(0, pos))
+  const used = pos - start
+  const next = new Uint8Array(Math.max(SLAB_SIZE, (used + n) * 2))
+  next.set(buf.subarray(start, pos))
   setBuffer(next)
+  start = 0
+  pos = used
 }
 
 function write (value: Value, depth: number): void {
@@ -104,9 +124,9 @@ function write (value: Value, depth: number): void {
           return
         }
       }
-      throw new Unencodable(`${describe(value)} is not a plain object, array, Date or Uint8Array; convert it to one first`)
+      throw new Unencodable(`${describeValue(value)} is not a plain object, array, Date or Uint8Array; convert it to one first`)
     default:
-      throw new Unencodable(`${describe(value)} has no BlazeBinary form (${typeof value === 'undefined' ? 'strip undefined map values, use null in arrays' : 'only data values encode'})`)
+      throw new Unencodable(`${describeValue(value)} has no BlazeBinary form (${typeof value === 'undefined' ? 'strip undefined map values, use null in arrays' : 'only data values encode'})`)
   }
 }
 
@@ -283,16 +303,16 @@ function writeStringGeneral (s: string): void {
   const max = len * 3
   ensure(5 + max)
   const reserved = headerSize(max)
-  const start = pos + reserved
+  const at = pos + reserved
   let n: number
   if (len < 64) {
-    n = writeUtf8(s, buf, start) - start
+    n = writeUtf8(s, buf, at) - at
   } else {
     if (!s.isWellFormed()) throw new Unencodable(LONE_SURROGATE)
-    n = utf8Encoder.encodeInto(s, buf.subarray(start, start + max)).written
+    n = utf8Encoder.encodeInto(s, buf.subarray(at, at + max)).written
   }
   const h = headerSize(n)
-  if (h < reserved) buf.copyWithin(pos + h, start, start + n)
+  if (h < reserved) buf.copyWithin(pos + h, at, at + n)
   writeStringHeader(pos, n)
   pos += h + n
 }
@@ -338,19 +358,18 @@ function writeMapCanonical (obj: PlainObject, depth: number): void {
   const keys = Object.keys(obj)
   const plan = keyPlan(keys)
   const sorted = plan.sorted
-  const encoded = plan.encoded
+  const keyBytes = plan.bytes
+  const ends = plan.ends
   writeCountHeader(T.FIXMAP, T.MAP8, sorted.length)
   let key = ''
   try {
-    for (let i = 0; i < sorted.length; i++) {
+    for (let i = 0, from = 0; i < sorted.length; i++) {
       key = sorted[i]!
       const v = obj[key]
       if (v === undefined) throw new Unencodable('undefined is not a value; strip keys whose value is undefined')
-      const k = encoded[i]!
-      const n = k.length
-      ensure(n)
-      for (let j = 0; j < n; j++) buf[pos + j] = k[j]!
-      pos += n
+      const to = ends[i]!
+      ensure(to - from)
+      while (from < to) buf[pos++] = keyBytes[from++]!
       write(v, depth + 1)
     }
   } catch (err) {

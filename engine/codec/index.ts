@@ -63,6 +63,10 @@
  *    well-formed (no lone surrogates) and are stored as exact UTF-8.
  * 7. Shape references (0xde, 0xdf, 0xe0–0xef) never appear.
  *
+ * `decode` also accepts what these rules exclude but reads unambiguously: longer integer,
+ * length and Date forms, float64 where float32 would do, floats holding integers, any NaN,
+ * bigint magnitudes with leading zeros, unsorted keys.
+ *
  * Both decoders reject: truncation, trailing bytes, unknown tags, non-string keys,
  * duplicate keys, invalid UTF-8, integers outside the safe range, out-of-range Dates and
  * bigints, nesting beyond `maxDepth` (64), more than `maxItems` items, inputs over
@@ -88,6 +92,10 @@ export { compareUtf8 } from './utf8.ts'
 
 /**
  * The canonical encoding of `value`.
+ *
+ * The result is a view into an output slab shared with other results (as Node's small
+ * Buffers share a pool): use its bytes, not its `.buffer`, and `.slice()` it if you keep
+ * it for long, so that it does not pin the 64 KiB slab.
  * @throws UnencodableValueError for undefined, functions, symbols, class instances other
  *   than Date and Uint8Array, invalid Dates, lone surrogates, bigints outside int64/uint64
  * @throws LimitExceededError when nesting exceeds `maxDepth` (default 64; catches cycles)

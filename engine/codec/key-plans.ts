@@ -7,7 +7,12 @@ import * as T from './tags.ts'
 import { compareUtf8, utf8Encoder } from './utf8.ts'
 
 /** A key order's canonical order, with each key already encoded as a BlazeBinary string. */
-export interface KeyPlan { sorted: string[], encoded: Uint8Array[] }
+export interface KeyPlan {
+  sorted: string[]
+  /** The sorted keys encoded back to back; key i ends at `ends[i]`. */
+  bytes: Uint8Array
+  ends: number[]
+}
 interface PlanNode { next: Map<string, PlanNode> | null, plan: KeyPlan | null }
 
 /**
@@ -17,6 +22,8 @@ interface PlanNode { next: Map<string, PlanNode> | null, plan: KeyPlan | null }
  * a sort each (as without the cache) but cannot grow memory.
  */
 const MAX_PLAN_NODES = 16_384
+/** Plans whose keys take more bytes than this are used once, not cached. */
+const MAX_PLAN_BYTES = 4096
 let planRoot: PlanNode = { next: null, plan: null }
 let planNodes = 0
 
@@ -32,8 +39,8 @@ export function keyPlan (keys: readonly string[]): KeyPlan {
 
 function addPlan (keys: readonly string[]): KeyPlan {
   const sorted = keys.slice().sort(compareUtf8)
-  const encoded = sorted.map(encodeKey)
-  const plan = { sorted, encoded }
+  const plan = { sorted, ...encodeKeys(sorted) }
+  if (plan.bytes.length > MAX_PLAN_BYTES) return plan
   if (planNodes + keys.length > MAX_PLAN_NODES) {
     planRoot = { next: null, plan: null }
     planNodes = 0
@@ -53,21 +60,38 @@ function addPlan (keys: readonly string[]): KeyPlan {
   return plan
 }
 
-function encodeKey (key: string): Uint8Array {
-  if (!key.isWellFormed()) throw new Unencodable(LONE_SURROGATE)
-  const utf8 = utf8Encoder.encode(key)
-  const n = utf8.length
-  const h = n < T.FIXSTR_LIMIT ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5
-  const out = new Uint8Array(h + n)
-  if (n < T.FIXSTR_LIMIT) {
-    out[0] = T.FIXSTR | n
-  } else if (n <= 0xff) {
-    out[0] = T.STR8; out[1] = n
-  } else if (n <= 0xffff) {
-    out[0] = T.STR16; out[1] = n >>> 8; out[2] = n
-  } else {
-    out[0] = T.STR32; new DataView(out.buffer).setUint32(1, n)
+/** Every key as a BlazeBinary string (header and UTF-8), back to back in one array. */
+function encodeKeys (sorted: readonly string[]): { bytes: Uint8Array, ends: number[] } {
+  const parts: Uint8Array[] = []
+  const ends: number[] = []
+  let total = 0
+  for (const key of sorted) {
+    if (!key.isWellFormed()) throw new Unencodable(LONE_SURROGATE)
+    const utf8 = utf8Encoder.encode(key)
+    parts.push(utf8)
+    total += headerSize(utf8.length) + utf8.length
+    ends.push(total)
   }
-  out.set(utf8, h)
-  return out
+  const bytes = new Uint8Array(total)
+  const view = new DataView(bytes.buffer)
+  let at = 0
+  for (const utf8 of parts) {
+    const n = utf8.length
+    if (n < T.FIXSTR_LIMIT) {
+      bytes[at++] = T.FIXSTR | n
+    } else if (n <= 0xff) {
+      bytes[at++] = T.STR8; bytes[at++] = n
+    } else if (n <= 0xffff) {
+      bytes[at++] = T.STR16; view.setUint16(at, n); at += 2
+    } else {
+      bytes[at++] = T.STR32; view.setUint32(at, n); at += 4
+    }
+    bytes.set(utf8, at)
+    at += n
+  }
+  return { bytes, ends }
+}
+
+function headerSize (n: number): number {
+  return n < T.FIXSTR_LIMIT ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5
 }

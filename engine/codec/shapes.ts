@@ -25,6 +25,8 @@ export const DEFAULT_MAX_KEYS_PER_SHAPE = 128
 const MAX_SHAPE_ID = 0xffff
 /** Bounds the transition tree, whatever mix of key orders the application writes. */
 const MAX_TREE_NODES = 65_536
+/** Key orders remembered for the fast path of `lookup`. */
+const RECENT = 4
 
 export class Shape {
   readonly id: number
@@ -42,6 +44,23 @@ export class Shape {
     this.keys = keys
     this.hasProtoKey = keys.includes('__proto__')
   }
+
+  /**
+   * Builds a reader that returns an object literal with the shape's keys, so V8 creates each
+   * object with its final hidden class at once (assigning keys one by one costs about twice
+   * as much). Keys are embedded as JSON string literals, which are valid, inert JS string
+   * literals. A `__proto__` key keeps the generic path: in a literal it would set the prototype.
+   */
+  compile (readValue: () => Value): void {
+    if (this.hasProtoKey || this.keys.length > 256) return
+    try {
+      const body = this.keys.map((k) => `${JSON.stringify(k)}: r()`).join(', ')
+      const make = new Function('r', `return function readShape () { return { ${body} } }`) as (r: () => Value) => () => Value
+      this.read = make(readValue)
+    } catch {
+      // Code generation disabled (--disallow-code-generation-from-strings): stay generic.
+    }
+  }
 }
 
 interface TreeNode {
@@ -57,6 +76,9 @@ export class ShapeRegistry {
   readonly #bySignature = new Map<string, Shape>()
   readonly #root: TreeNode = { next: null, shape: null }
   readonly #unpersisted = new Set<number>()
+  readonly #recentKeys: Array<readonly string[]> = new Array<readonly string[]>(RECENT).fill([])
+  readonly #recentShapes: Array<Shape | null> = new Array<Shape | null>(RECENT).fill(null)
+  #recentNext = 0
   #treeNodes = 0
   #count = 0
   #nextId = 0
@@ -71,13 +93,31 @@ export class ShapeRegistry {
 
   /** The shape for an object whose own keys (in their own order) are `keys`, registering one if allowed. */
   lookup (keys: readonly string[]): Shape | null {
+    const n = keys.length
+    // Most calls repeat one of a few recent key orders: compare against those first
+    // (property names are interned strings, so each comparison is a pointer check).
+    for (let r = 0; r < RECENT; r++) {
+      const recent = this.#recentKeys[r]!
+      if (recent.length === n) {
+        let i = 0
+        while (i < n && recent[i] === keys[i]) i++
+        if (i === n) return this.#recentShapes[r]!
+      }
+    }
     let node = this.#root
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < n; i++) {
       const next = node.next === null ? undefined : node.next.get(keys[i]!)
       if (next === undefined) return this.#miss(keys)
       node = next
     }
-    return node.shape !== null ? node.shape : this.#miss(keys)
+    const shape = node.shape !== null ? node.shape : this.#miss(keys)
+    if (shape !== null && n > 0) {
+      const r = this.#recentNext
+      this.#recentKeys[r] = keys
+      this.#recentShapes[r] = shape
+      this.#recentNext = (r + 1) % RECENT
+    }
+    return shape
   }
 
   unpersisted (): ShapeDefinition[] {

@@ -35,7 +35,10 @@ export class StructureTable {
   /** Number of registered shapes. */
   get size (): number { return this.#registry.size }
 
-  /** Encodes `value`, registering a shape for each map whose key set is new (while room remains). */
+  /**
+   * Encodes `value`, registering a shape for each map whose key set is new (while room
+   * remains). Like `encode`, returns a view into a shared output slab.
+   */
   encode (value: Value, options?: EncodeOptions): Uint8Array {
     return encodeValue(value, options, this.#registry)
   }

@@ -144,6 +144,16 @@ function existingParent (doc: Doc, path: Path): Doc | undefined {
 }
 
 /**
+ * Whether the state describes a live document, without building it: after pruning, a root
+ * `unset` (the delete tombstone) has dominated everything older, so any surviving `set` or
+ * `inc` is newer than the tombstone and revives the document.
+ */
+export function exists (state: readonly Register[]): boolean {
+  for (const r of state) if (r.kind !== 'unset') return true
+  return false
+}
+
+/**
  * The document a state describes, or `undefined` if it is deleted or has no registers.
  * Values are not shared with the state when `fresh` is false (the default): callers may
  * mutate the result. Pass `fresh: true` when the state was just decoded and is thrown away.

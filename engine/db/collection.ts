@@ -5,7 +5,7 @@
  */
 import type { Value } from '../codec/index.ts'
 import { encode } from '../codec/index.ts'
-import { materialize, mergeRegister, type Doc, type Register } from '../crdt/register.ts'
+import { exists, materialize, mergeRegister, type Doc, type Register } from '../crdt/register.ts'
 import { isDocOp, registerOf } from '../crdt/ops.ts'
 import type { Hlc } from '../clock/hlc.ts'
 import type { Op } from '../log/change.ts'
@@ -19,7 +19,8 @@ import { checkName, checkPath, docBody, getPath, isPlainObject, patchOps, stripU
 export type Document = { id: string, [field: string]: Value }
 export type Filter = Record<string, Value>
 
-type Build<T> = (current: Doc | undefined) => { ops: Op[], result: T }
+/** Builds a write's ops, given whether the document exists now (at commit time). */
+type Build<T> = (exists: boolean) => { ops: Op[], result: T }
 
 export interface CollectionBackend {
   get (collection: string, id: string): Doc | undefined
@@ -47,7 +48,7 @@ export class DirectBackend implements CollectionBackend {
   count (collection: string): number { return this.core.count(collection) }
 
   write<T> (collection: string, id: string, build: Build<T>): Promise<T> {
-    return this.writer.write(({ txn, cache }) => build(materialize(this.core.cachedState(txn, cache, collection, id).state, false)))
+    return this.writer.write(({ txn, cache }) => build(exists(this.core.cachedState(txn, cache, collection, id).state)))
   }
 }
 
@@ -99,9 +100,7 @@ export class TxBackend implements CollectionBackend {
     let n = this.core.count(collection)
     for (const e of this.overlay.values()) {
       if (e.collection !== collection) continue
-      const was = materialize(e.before, false) !== undefined
-      const is = materialize(e.state, false) !== undefined
-      n += (is ? 1 : 0) - (was ? 1 : 0)
+      n += (exists(e.state) ? 1 : 0) - (exists(e.before) ? 1 : 0)
     }
     return n
   }
@@ -110,7 +109,7 @@ export class TxBackend implements CollectionBackend {
     if (!this.open) return Promise.reject(new TransactionAbortedError('this transaction has already finished; write inside the transaction callback'))
     try {
       const e = this.entry(collection, id)
-      const { ops, result } = build(materialize(e.state, false))
+      const { ops, result } = build(exists(e.state))
       if (this.ops.length + ops.length > MAX_OPS_PER_CHANGE) throw new InvalidArgumentError(`a transaction may hold at most ${MAX_OPS_PER_CHANGE} field writes; split it into several`)
       for (const op of ops) {
         if (isDocOp(op)) {
@@ -175,8 +174,8 @@ export class Collection {
       const id = doc.id === undefined ? this.makeId() : checkName(doc.id, 'a document id')
       const body = docBody(doc)
       const c = this.name
-      return this.backend.write(c, id, (current) => {
-        if (current !== undefined) throw new AlreadyExistsError(`${c}/${id} already exists; use update() or put() to change it`)
+      return this.backend.write(c, id, (present) => {
+        if (present) throw new AlreadyExistsError(`${c}/${id} already exists; use update() or put() to change it`)
         return { ops: [{ op: 'set', c, id, p: [], v: body }], result: id }
       })
     } catch (error) {
@@ -213,8 +212,8 @@ export class Collection {
       const c = this.name
       checkName(id, 'a document id')
       const ops = patchOps(c, id, patch)
-      return this.backend.write(c, id, (current) => {
-        if (current === undefined) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
+      return this.backend.write(c, id, (present) => {
+        if (!present) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
         return { ops, result: undefined }
       })
     } catch (error) {
@@ -228,8 +227,8 @@ export class Collection {
       const c = this.name
       const p = checkPath(path)
       const v = stripUndefined(value)
-      return this.backend.write(c, checkName(id, 'a document id'), (current) => {
-        if (current === undefined) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
+      return this.backend.write(c, checkName(id, 'a document id'), (present) => {
+        if (!present) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
         return { ops: [{ op: 'set', c, id, p, v }], result: undefined }
       })
     } catch (error) {
@@ -246,8 +245,8 @@ export class Collection {
       const c = this.name
       const p = checkPath(path)
       if (typeof by !== 'number' || !Number.isFinite(by)) throw new InvalidArgumentError(`increment amount must be a finite number, got ${String(by)}`)
-      return this.backend.write(c, checkName(id, 'a document id'), (current) => {
-        if (current === undefined) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
+      return this.backend.write(c, checkName(id, 'a document id'), (present) => {
+        if (!present) throw new NotFoundError(`${c}/${id} does not exist; insert it first`)
         return { ops: [{ op: 'inc', c, id, p, by }], result: undefined }
       })
     } catch (error) {
@@ -259,8 +258,8 @@ export class Collection {
   delete (id: string): Promise<boolean> {
     try {
       const c = this.name
-      return this.backend.write(c, checkName(id, 'a document id'), (current) =>
-        current === undefined ? { ops: [], result: false } : { ops: [{ op: 'del', c, id }], result: true })
+      return this.backend.write(c, checkName(id, 'a document id'), (present) =>
+        !present ? { ops: [], result: false } : { ops: [{ op: 'del', c, id }], result: true })
     } catch (error) {
       return Promise.reject(error)
     }
@@ -281,6 +280,9 @@ export class Collection {
   count (): number { return this.backend.count(this.name) }
 }
 
+/** Adds the id to a freshly built document (cheaper than copying it with the id first). */
 function withId (id: string, doc: Doc): Document {
-  return { id, ...doc }
+  const d = doc as Document
+  d.id = id
+  return d
 }

@@ -8,7 +8,7 @@ import type { HybridClock, Hlc } from '../clock/hlc.ts'
 import type { Identity, PeerIdString } from '../crypto/identity.ts'
 import { peerIdFromPublicKey } from '../crypto/identity.ts'
 import type { Store, StoreReader, StoreTxn } from '../store/types.ts'
-import { materialize, mergeRegister, stateFromValue, stateToValue, type Doc, type Register } from '../crdt/index.ts'
+import { exists, materialize, mergeRegister, stateFromValue, stateToValue, type Doc, type Register } from '../crdt/index.ts'
 import { isDocOp, registerOf } from '../crdt/ops.ts'
 import type { Change, Op } from '../log/change.ts'
 import { encodeStoredEntry, type StoredEntry } from '../log/entry.ts'
@@ -122,9 +122,9 @@ export class Core {
     for (const entry of cache.states.values()) {
       if (entry.state === entry.before) continue
       txn.put(entry.key, this.table.encode(stateToValue(entry.state)))
-      const existed = entry.before.length > 0 && materialize(entry.before, false) !== undefined
-      const exists = materialize(entry.state, false) !== undefined
-      if (existed !== exists) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (exists ? 1 : -1))
+      const was = exists(entry.before)
+      const is = exists(entry.state)
+      if (was !== is) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (is ? 1 : -1))
       entry.before = entry.state
     }
     for (const [collection, delta] of countDelta) {

@@ -61,7 +61,8 @@ const CORRUPTION_CODES = new Set([
   -30778, // MDB_BAD_CHECKSUM
   -30777 // MDB_CRYPTO_FAIL
 ])
-const CORRUPTION_TEXT = /MDB_PAGE_NOTFOUND|MDB_CORRUPTED|MDB_PANIC|MDB_INVALID|MDB_VERSION_MISMATCH|Invalid key size/
+// "Invalid dupdata flag": a node claims duplicates in a database that has none (MDB_BAD_TXN)
+const CORRUPTION_TEXT = /MDB_PAGE_NOTFOUND|MDB_CORRUPTED|MDB_PANIC|MDB_INVALID|MDB_VERSION_MISMATCH|Invalid key size|Invalid dupdata flag/
 
 /** The smallest key: reverse ranges must name it, or lmdb-js stops before it. */
 const FIRST_KEY = Buffer.of(0)

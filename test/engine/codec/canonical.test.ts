@@ -115,6 +115,30 @@ describe('codec: canonical encoding', () => {
     assert.throws(() => encode(huge, { maxDepth: 1_000_000 }), LimitExceededError)
   })
 
+  it('keeps every earlier result intact while later calls fill and outgrow the output slab', () => {
+    const values: Value[] = []
+    const results: Uint8Array[] = []
+    for (let i = 0; i < 3000; i++) {
+      const v: Value = i % 500 === 7 ? { big: 'x'.repeat(100_000 + i), i } : { i, s: 'y'.repeat(i % 300) }
+      values.push(v)
+      results.push(encode(v))
+      if (i % 100 === 3) assert.throws(() => encode({ bad: [1, 2, undefined] } as unknown as Value), UnencodableValueError)
+    }
+    results.forEach((b, i) => assert.deepStrictEqual(decodeCanonical(b), values[i]))
+  })
+
+  it('handles ever-new key sets (dictionaries) and very long keys', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const v = { [`user-${i}`]: i, [`u-${i * 7}`]: [i], z: null }
+      if (i % 997 === 0) assert.deepStrictEqual(decodeCanonical(encode(v)), v)
+      else encode(v)
+    }
+    const long = { ['k'.repeat(70_000)]: 1, ['\u00e9'.repeat(3000)]: 2, a: 3 }
+    const b = encode(long)
+    assert.deepStrictEqual(decodeCanonical(b), long)
+    assert.equal(hex(encode(reversedKeys(long))), hex(b))
+  })
+
   it('survives encode being called from a getter during encode', () => {
     const inner = { a: 1 }
     const outer = { get x () { return hex(encode(inner)) }, y: 2 } as unknown as Value
