@@ -27,7 +27,8 @@ import { Collection, DirectBackend, TxBackend } from './db/collection.ts'
 import { newId } from './db/ids.ts'
 import { decodeChangeBatch, decodeStoredEntry, encodeChangeBatch, FRAME_CHANGES, type SignedChange } from './log/entry.ts'
 import type { VersionVector } from './log/version-vector.ts'
-import { authorRange, metaKey, PREFIX, prefixRange, readU64 } from './keys.ts'
+import { authorRange, logKey, metaKey, PREFIX, prefixRange, readU64 } from './keys.ts'
+import { decodeChange, ROLES, type Op, type Role } from './log/change.ts'
 import { DatabaseClosedError, InvalidArgumentError, InvalidChangeError } from './errors.ts'
 
 export interface OpenOptions {
@@ -126,6 +127,29 @@ export class Database {
     return result
   }
 
+  /**
+   * Membership: the creator is the owner; owners and admins grant roles to other devices'
+   * peer ids (each grant is a signed, replicated change). Only members' changes are accepted.
+   */
+  get members (): {
+    grant: (peerId: string, role: Role) => Promise<void>
+    revoke: (peerId: string) => Promise<void>
+    roleOf: (peerId: string) => Role | null
+    list: () => Array<{ peerId: PeerIdString, role: Role }>
+  } {
+    const core = this.core
+    const write = async (op: Op): Promise<void> => { await this.writer.write(() => ({ ops: [op], result: undefined })) }
+    return {
+      grant: async (peerId, role) => {
+        if (!ROLES.includes(role)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`)
+        await write({ op: 'grant', peer: publicKeyFromPeerId(peerId), role })
+      },
+      revoke: async (peerId) => { await write({ op: 'revoke', peer: publicKeyFromPeerId(peerId) }) },
+      roleOf: (peerId) => core.members.roleOf(publicKeyFromPeerId(peerId)),
+      list: () => core.members.list().map((m) => ({ peerId: core.peerIdOf(m.key), role: m.role }))
+    }
+  }
+
   /** Calls `listener` for every applied change, local or remote. Returns an unsubscribe. */
   subscribe (listener: ChangeListener): () => void {
     this.listeners.add(listener)
@@ -162,11 +186,20 @@ export class Database {
     let bytes = 0
     const snapshot = this.core.store.snapshot()
     try {
+      // authors in the order of their first missing change's clock, so that a grant reaches
+      // the receiver before the changes of the member it admits
+      const runs: Array<{ author: Uint8Array, from: number, hlc: bigint }> = []
       for (const { key, value } of snapshot.range(prefixRange(PREFIX.head))) {
         const author = key.slice(1)
         const have = vv[this.core.peerIdOf(author)] ?? 0
         if (have >= readU64(value)) continue
-        for (const entry of snapshot.range(authorRange(PREFIX.log, author, have + 1))) {
+        const first = snapshot.get(logKey(author, have + 1))
+        const hlc = first === undefined ? 0n : decodeChange(decodeStoredEntry(first).bytes).hlc
+        runs.push({ author, from: have + 1, hlc })
+      }
+      runs.sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0)
+      for (const { author, from } of runs) {
+        for (const entry of snapshot.range(authorRange(PREFIX.log, author, from))) {
           const e = decodeStoredEntry(entry.value)
           entries.push({ bytes: e.bytes, signature: e.signature })
           bytes += e.bytes.length + 69
@@ -200,19 +233,20 @@ export class Database {
   /** Applies held changes whose clock is now within the allowed drift. */
   retryHeld (): Promise<number> { return this.applier.retryHeld() }
 
-  /** SHA-256 (hex) of all document state; equal on replicas that hold the same changes. */
+  /** SHA-256 (hex) of all document state and membership; equal on replicas that hold the same changes. */
   stateHash (): string {
     const snapshot = this.core.store.snapshot()
     try {
       const chunks: Uint8Array[] = []
-      for (const { key, value } of snapshot.range(prefixRange(PREFIX.doc))) {
-        const canonical = encode(this.core.decodeValue(value))
+      const add = (key: Uint8Array, canonical: Uint8Array): void => {
         const len = new Uint8Array(8)
         const view = new DataView(len.buffer)
         view.setUint32(0, key.length)
         view.setUint32(4, canonical.length)
         chunks.push(len, key, canonical)
       }
+      add(metaKey('members'), this.core.members.encode())
+      for (const { key, value } of snapshot.range(prefixRange(PREFIX.doc))) add(key, encode(this.core.decodeValue(value)))
       return hexOf(sha256(...chunks))
     } finally {
       snapshot.release()

@@ -14,6 +14,7 @@ import type { Change, Op } from '../log/change.ts'
 import { encodeStoredEntry, type StoredEntry } from '../log/entry.ts'
 import { countKey, docKey, headKey, logKey, metaKey, readU64, shapeKey, u64Bytes, PREFIX, prefixRange } from '../keys.ts'
 import { CorruptionError } from '../errors.ts'
+import { Members, changesMembership } from '../security/members.ts'
 
 export interface Head { seq: number, hash: Uint8Array }
 
@@ -45,6 +46,8 @@ export class Core {
   readonly clock: HybridClock
   /** heads as of the latest transaction function run (possibly not yet durable) */
   readonly heads = new Map<string, Head & { author: Uint8Array }>()
+  /** membership as of the latest transaction function run */
+  members: Members
   private readonly peerIds = new Map<string, PeerIdString>()
 
   constructor (store: Store, table: StructureTable, identity: Identity, dbId: Uint8Array, clock: HybridClock) {
@@ -53,6 +56,7 @@ export class Core {
     this.identity = identity
     this.dbId = dbId
     this.clock = clock
+    this.members = Members.decode(dbId, store.get(metaKey('members')))
     for (const { key, value } of store.range(prefixRange(PREFIX.head))) {
       const author = key.slice(1)
       this.heads.set(hexOf(author), { author, seq: readU64(value), hash: value.slice(8, 40) })
@@ -145,6 +149,13 @@ export class Core {
       ids.push(shape.id)
     }
     return ids
+  }
+
+  /** Applies a change's membership ops (after `members.authorize` accepted it). */
+  applyMembership (txn: StoreTxn, change: Change): boolean {
+    if (!changesMembership(change) || !this.members.apply(change)) return false
+    txn.put(metaKey('members'), this.members.encode())
+    return true
   }
 
   /** Appends a change to the log and moves the author's head. */

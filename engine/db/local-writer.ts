@@ -80,8 +80,11 @@ export class LocalWriter {
             hlc: core.clock.now(),
             ops
           }
+          const refused = core.members.authorize(change)
+          if (refused !== undefined) throw refused
           const bytes = encodeChange(change)
           const hash = hashChange(bytes)
+          core.applyMembership(txn, change)
           core.mergeOps(txn, cache, change)
           core.writeStates(txn, cache)
           core.appendLog(txn, change, { bytes, hash, signature: null })

@@ -171,26 +171,23 @@ export class RemoteApplier {
     let held = 0
     await core.store.transact((txn) => {
       const cache = new DocCache()
-      for (const plan of plans) {
-        // another apply may have moved this author's head since verification
-        const head = core.heads.get(hexOf(plan.author))
-        let applyFrom = 0
-        while (applyFrom < plan.apply.length && plan.apply[applyFrom]!.change.seq <= (head?.seq ?? 0)) applyFrom++
-        const first = plan.apply[applyFrom]
-        if (first !== undefined && first.change.seq !== (head?.seq ?? 0) + 1) continue
-        if (first !== undefined && head !== undefined && compareBytes(first.change.prev!, head.hash) !== 0) continue
-        for (let i = applyFrom; i < plan.apply.length; i++) {
-          const p = plan.apply[i]!
-          core.mergeOps(txn, cache, p.change)
-          core.appendLog(txn, p.change, { bytes: p.bytes, hash: p.hash, signature: p.signature })
-          core.clock.observe(p.change.hlc)
-          events.push({ origin: 'remote', author: core.peerIdOf(plan.author), seq: p.change.seq, hlc: p.change.hlc, ops: p.change.ops })
+      // runs refused for membership get another chance once a later run changed membership
+      let pending = plans
+      for (;;) {
+        const refused: Array<{ plan: Plan, error: BlazeError, at: number }> = []
+        let membershipChanged = false
+        for (const plan of pending) {
+          const outcome = this.applyPlan(txn, cache, plan, events)
+          held += outcome.held
+          membershipChanged ||= outcome.membershipChanged
+          if (outcome.refused !== undefined) refused.push({ plan: { author: plan.author, apply: plan.apply.slice(outcome.refused.at), hold: plan.hold }, ...outcome.refused })
         }
-        for (const p of plan.hold) {
-          txn.put(heldKey(plan.author, p.change.seq), encodeStoredEntry({ bytes: p.bytes, hash: p.hash, signature: p.signature }))
-          held++
+        if (refused.length === 0) break
+        if (!membershipChanged) {
+          for (const r of refused) this.reject(result, r.plan.apply, 0, r.error)
+          break
         }
-        if (plan.apply.length > 0) this.dropHeldUpTo(txn, plan.author, plan.apply[plan.apply.length - 1]!.change.seq)
+        pending = refused.map((r) => r.plan)
       }
       core.writeStates(txn, cache)
       shapeIds = core.writeShapes(txn)
@@ -200,6 +197,55 @@ export class RemoteApplier {
     result.held += held
     this.onApplied(events.length, held)
     if (events.length > 0) this.emit(events)
+  }
+
+  /**
+   * Applies one verified run inside the transaction. Authorization is checked first for the
+   * whole run (on a scratch copy of the membership, since the run may itself grant roles);
+   * a refused change cuts the run back to the last signed change before it.
+   */
+  private applyPlan (txn: StoreTxn, cache: DocCache, plan: Plan, events: ChangeEvent[]): { held: number, membershipChanged: boolean, refused?: { at: number, error: BlazeError } } {
+    const core = this.core
+    // another apply may have moved this author's head since verification
+    const head = core.heads.get(hexOf(plan.author))
+    let from = 0
+    while (from < plan.apply.length && plan.apply[from]!.change.seq <= (head?.seq ?? 0)) from++
+    const first = plan.apply[from]
+    if (first !== undefined && first.change.seq !== (head?.seq ?? 0) + 1) return { held: 0, membershipChanged: false }
+    if (first !== undefined && head !== undefined && compareBytes(first.change.prev!, head.hash) !== 0) return { held: 0, membershipChanged: false }
+
+    const scratch = core.members.clone()
+    let upTo = plan.apply.length
+    let refused: { at: number, error: BlazeError } | undefined
+    for (let i = from; i < plan.apply.length; i++) {
+      const change = plan.apply[i]!.change
+      const error = scratch.authorize(change)
+      if (error !== undefined) {
+        upTo = i
+        while (upTo > from && plan.apply[upTo - 1]!.signature === null) upTo--
+        refused = { at: upTo, error }
+        break
+      }
+      scratch.apply(change)
+    }
+    let membershipChanged = false
+    for (let i = from; i < upTo; i++) {
+      const p = plan.apply[i]!
+      if (core.applyMembership(txn, p.change)) membershipChanged = true
+      core.mergeOps(txn, cache, p.change)
+      core.appendLog(txn, p.change, { bytes: p.bytes, hash: p.hash, signature: p.signature })
+      core.clock.observe(p.change.hlc)
+      events.push({ origin: 'remote', author: core.peerIdOf(plan.author), seq: p.change.seq, hlc: p.change.hlc, ops: p.change.ops })
+    }
+    let held = 0
+    if (refused === undefined) {
+      for (const p of plan.hold) {
+        txn.put(heldKey(plan.author, p.change.seq), encodeStoredEntry({ bytes: p.bytes, hash: p.hash, signature: p.signature }))
+        held++
+      }
+    }
+    if (upTo > from) this.dropHeldUpTo(txn, plan.author, plan.apply[upTo - 1]!.change.seq)
+    return refused === undefined ? { held, membershipChanged } : { held, membershipChanged, refused }
   }
 
   private dropHeldUpTo (txn: StoreTxn, author: Uint8Array, seq: number): void {

@@ -13,9 +13,10 @@
  */
 import { open as openLmdb } from 'lmdb'
 import { resolve } from 'node:path'
-import { BlazeError, CorruptionError, DatabaseLockedError, InvalidArgumentError } from '../errors.ts'
-import { asyncFnError, checkKey, checkRange, checkValue, closedError, finishedError, isThenable, releasedError, type Bounds } from './checks.ts'
-import { seal, unsealCopy, unsealOwn, unsealView } from './checksum.ts'
+import { DatabaseLockedError, InvalidArgumentError } from '../errors.ts'
+import { asyncFnError, checkKey, checkRange, checkValue, closedError, finishedError, isThenable, releasedError } from './checks.ts'
+import { seal, unsealOwn } from './checksum.ts'
+import { closeAll, closeIterator, Core, mapLmdbError, type Cursors, type LmdbDb, type ReadTxn } from './lmdb-core.ts'
 import { checkEncryptionKey, checkKeyAgainstFiles } from './lmdb-files.ts'
 import { ABSENT, merge, Overlay } from './overlay.ts'
 import type { Bytes, Entry, RangeOptions, Store, StoreSnapshot, StoreTxn } from './types.ts'
@@ -29,150 +30,8 @@ export interface LmdbStoreOptions {
   mapSize?: number
 }
 
-/** The part of lmdb-js's API this store uses, typed as it behaves with binary encodings. */
-interface ReadTxn { done (): void }
-interface LmdbRangeOptions {
-  start?: Bytes
-  end?: Bytes
-  exclusiveStart?: boolean
-  inclusiveEnd?: boolean
-  reverse?: boolean
-  limit?: number
-  transaction?: ReadTxn
-}
-interface LmdbDb {
-  getBinaryFast (key: Bytes, options?: { transaction: ReadTxn }): Buffer | undefined
-  getRange (options: LmdbRangeOptions): Iterable<{ key: Buffer, value: Buffer }>
-  put (key: Bytes, value: Bytes): unknown
-  remove (key: Bytes): unknown
-  transaction<T> (fn: () => T): Promise<T>
-  useReadTransaction (): ReadTxn
-  close (): Promise<void>
-  env: { writeTxn: unknown }
-}
-
-/** LMDB return codes that mean the file is damaged (lmdb.h) */
-const CORRUPTION_CODES = new Set([
-  -30797, // MDB_PAGE_NOTFOUND
-  -30796, // MDB_CORRUPTED
-  -30795, // MDB_PANIC
-  -30794, // MDB_VERSION_MISMATCH
-  -30793, // MDB_INVALID
-  -30778, // MDB_BAD_CHECKSUM
-  -30777 // MDB_CRYPTO_FAIL
-])
-// "Invalid dupdata flag": a node claims duplicates in a database that has none (MDB_BAD_TXN)
-const CORRUPTION_TEXT = /MDB_PAGE_NOTFOUND|MDB_CORRUPTED|MDB_PANIC|MDB_INVALID|MDB_VERSION_MISMATCH|Invalid key size|Invalid dupdata flag/
-
-/** The smallest key: reverse ranges must name it, or lmdb-js stops before it. */
-const FIRST_KEY = Buffer.of(0)
-
 /** Paths open in this process: lmdb-js shares one environment per path, so two stores would too. */
 const openPaths = new Set<string>()
-
-type Cursors = Set<Iterator<unknown>>
-
-/** State shared by a store and the snapshots and transactions it hands out. */
-class Core {
-  readonly db: LmdbDb
-  readonly path: string
-  closed = false
-  /** LMDB range iterators in use by store.range, closed before the environment is */
-  readonly cursors: Cursors = new Set()
-  readonly snapshots = new Set<LmdbSnapshot>()
-
-  constructor (db: LmdbDb, path: string) {
-    this.db = db
-    this.path = path
-  }
-
-  checkOpen (): void {
-    if (this.closed) throw closedError()
-  }
-
-  read (key: Bytes, transaction: ReadTxn | undefined): Bytes | undefined {
-    let raw: Buffer | undefined
-    try {
-      raw = transaction === undefined ? this.db.getBinaryFast(key) : this.#readIn(key, transaction)
-    } catch (error) {
-      throw this.mapError(error)
-    }
-    if (raw === undefined) return undefined
-    const value = unsealCopy(key, raw)
-    if (value === undefined) throw this.damagedValue()
-    return value
-  }
-
-  /**
-   * lmdb-js's get prefers the current write transaction over the one it is given, so a
-   * snapshot read made inside a transaction function would see uncommitted writes.
-   */
-  #readIn (key: Bytes, transaction: ReadTxn): Buffer | undefined {
-    const env = this.db.env
-    const writeTxn = env.writeTxn
-    if (writeTxn === null || writeTxn === undefined) return this.db.getBinaryFast(key, { transaction })
-    env.writeTxn = null
-    try {
-      return this.db.getBinaryFast(key, { transaction })
-    } finally {
-      env.writeTxn = writeTxn
-    }
-  }
-
-  /** Checked entries from LMDB; `check` runs before each step, so a closed handle throws. */
-  * entries (b: Bounds, limit: number, transaction: ReadTxn | undefined, cursors: Cursors, check: () => void): Generator<Entry, undefined, undefined> {
-    if (b.empty || limit <= 0) return
-    const options: LmdbRangeOptions = {}
-    if (!b.reverse) {
-      if (b.gte !== undefined) options.start = b.gte
-      if (b.lt !== undefined) options.end = b.lt
-    } else {
-      options.reverse = true
-      if (b.lt !== undefined) {
-        options.start = b.lt
-        options.exclusiveStart = true
-      }
-      options.end = b.gte ?? FIRST_KEY
-      options.inclusiveEnd = true
-    }
-    if (limit !== Infinity) options.limit = limit
-    if (transaction !== undefined) options.transaction = transaction
-    check()
-    let inner: Iterator<{ key: Buffer, value: Buffer }>
-    try {
-      inner = this.db.getRange(options)[Symbol.iterator]()
-    } catch (error) {
-      throw this.mapError(error)
-    }
-    cursors.add(inner)
-    try {
-      for (;;) {
-        check()
-        let step: IteratorResult<{ key: Buffer, value: Buffer }>
-        try {
-          step = inner.next()
-        } catch (error) {
-          throw this.mapError(error)
-        }
-        if (step.done === true) return
-        const { key, value: raw } = step.value
-        const value = unsealView(key, raw)
-        if (value === undefined) throw this.damagedValue()
-        yield { key, value }
-      }
-    } finally {
-      if (cursors.delete(inner)) closeIterator(inner)
-    }
-  }
-
-  mapError (error: unknown): unknown {
-    return mapLmdbError(error, this.path)
-  }
-
-  damagedValue (): Error {
-    return new CorruptionError(`a value stored in ${this.path} failed its checksum, so the data file is damaged; restore the store from a replica or a backup`)
-  }
-}
 
 export class LmdbStore implements Store {
   readonly #core: Core
@@ -224,6 +83,17 @@ export class LmdbStore implements Store {
 
   get path (): string {
     return this.#core.path
+  }
+
+  /** LMDB's own count of entries, kept in its meta data (O(1)); `verify` checks it. */
+  entryCount (): number {
+    const core = this.#core
+    core.checkOpen()
+    try {
+      return core.db.getStats().entryCount
+    } catch (error) {
+      throw core.mapError(error)
+    }
   }
 
   get (key: Bytes): Bytes | undefined {
@@ -294,7 +164,7 @@ export class LmdbStore implements Store {
       core.closed = true
       this.#closing = (async () => {
         try {
-          await this.#last
+          await this.#last.then(noop, noop)
           for (const snapshot of core.snapshots) snapshot.release()
           closeAll(core.cursors)
           await core.db.close()
@@ -413,16 +283,6 @@ class LmdbTxn implements StoreTxn {
   }
 }
 
-/** LMDB's own reports of damage become CorruptionError; anything else passes unchanged. */
-function mapLmdbError (error: unknown, path: string): unknown {
-  if (error instanceof BlazeError || !(error instanceof Error)) return error
-  const code = (error as { code?: unknown }).code
-  if ((typeof code === 'number' && CORRUPTION_CODES.has(code)) || CORRUPTION_TEXT.test(error.message)) {
-    return new CorruptionError(`LMDB reports damage in ${path} (${error.message}); restore the store from a replica or a backup`, { cause: error })
-  }
-  return error
-}
-
 function * guard (inner: Iterator<Entry>, check: () => void): Generator<Entry, undefined, undefined> {
   try {
     for (;;) {
@@ -433,22 +293,6 @@ function * guard (inner: Iterator<Entry>, check: () => void): Generator<Entry, u
     }
   } finally {
     closeIterator(inner)
-  }
-}
-
-function closeAll (cursors: Cursors): void {
-  if (cursors.size === 0) return
-  for (const cursor of [...cursors]) {
-    cursors.delete(cursor)
-    closeIterator(cursor)
-  }
-}
-
-function closeIterator (it: Iterator<unknown>): void {
-  try {
-    it.return?.()
-  } catch {
-    // closing is best effort; the handle is unusable either way
   }
 }
 

@@ -23,10 +23,17 @@ describe('database: replication between replicas', () => {
     return db
   }
   afterEach(async () => { await Promise.all(dbs.splice(0).map(async (d) => await d.close())) })
+  /** a replica of `owner`'s database that the owner has made a writer */
+  async function member (owner: Database, options: Parameters<typeof open>[0] = {}): Promise<Database> {
+    const r = await replica({ ...options, dbId: owner.id })
+    await owner.members.grant(r.peerId, 'writer')
+    await sync(owner, r)
+    return r
+  }
 
   it('two replicas converge, both ways, and remote changes are announced as remote', async () => {
     const a = await replica()
-    const b = await replica({ dbId: a.id })
+    const b = await member(a)
     assert.equal(b.id, a.id)
     const seen: ChangeEvent[] = []
     b.subscribe((e) => seen.push(e))
@@ -44,7 +51,7 @@ describe('database: replication between replicas', () => {
   it('concurrent field updates merge; the later write wins a conflict', async () => {
     const clock = fakeClock()
     const a = await replica({ now: clock.now })
-    const b = await replica({ dbId: a.id, now: clock.now })
+    const b = await member(a, { now: clock.now })
     await a.collection('c').insert({ id: 'x', title: 't', status: 'open', owner: 'ada' })
     await sync(a, b)
     await a.collection('c').update('x', { status: 'closed' })
@@ -59,7 +66,7 @@ describe('database: replication between replicas', () => {
   it('a delete is a tombstone, and a later set revives the document', async () => {
     const clock = fakeClock()
     const a = await replica({ now: clock.now })
-    const b = await replica({ dbId: a.id, now: clock.now })
+    const b = await member(a, { now: clock.now })
     await a.collection('c').insert({ id: 'x', title: 't', n: 1 })
     await sync(a, b)
     await a.collection('c').delete('x')
@@ -79,7 +86,7 @@ describe('database: replication between replicas', () => {
     const first = await b.applyChanges(bytes)
     const hash = b.stateHash()
     const second = await b.applyChanges(bytes)
-    assert.equal(first.applied, 2)
+    assert.equal(first.applied, 2) // genesis + insert
     assert.equal(second.applied, 0)
     assert.equal(second.duplicates, 2)
     assert.equal(b.stateHash(), hash)
@@ -89,15 +96,18 @@ describe('database: replication between replicas', () => {
     let a: Database, c: Database, b: Database
     beforeEach(async () => {
       a = await replica()
-      c = await replica({ dbId: a.id })
+      c = await member(a)
       b = await replica({ dbId: a.id })
+      await sync(a, b) // b knows c is a member
       await a.collection('x').insert({ id: 'a1', v: 1 })
       await c.collection('x').insert({ id: 'c1', v: 1 })
     })
+    /** c's own changes (not the ones it got from a) */
+    const own = (): Uint8Array => c.changesSince(a.versionVector())
 
     it('a forged change (altered ops, original signature) is refused', async () => {
-      const good = entriesOf(a.changesSince({}))
-      const forged = entriesOf(c.changesSince({})).map((e) => {
+      const good = entriesOf(a.changesSince(b.versionVector()))
+      const forged = entriesOf(own()).map((e) => {
         const ch = decodeChange(e.bytes)
         return { bytes: encodeChange({ ...ch, ops: [{ op: 'set', c: 'x', id: 'c1', p: [], v: { v: 666 } }] }), signature: e.signature }
       })
@@ -111,7 +121,7 @@ describe('database: replication between replicas', () => {
     })
 
     it('a flipped signature byte is refused', async () => {
-      const bad = entriesOf(c.changesSince({}))
+      const bad = entriesOf(own())
       bad.at(-1)!.signature![5]! ^= 1
       const result = await b.applyChanges(frameOf(bad))
       assert.equal(result.applied, 0)
@@ -120,7 +130,7 @@ describe('database: replication between replicas', () => {
     })
 
     it('a run without a covering signature is refused', async () => {
-      const bad = entriesOf(c.changesSince({})).map((e) => ({ ...e, signature: null }))
+      const bad = entriesOf(own()).map((e) => ({ ...e, signature: null }))
       const result = await b.applyChanges(frameOf(bad))
       assert.equal(result.rejected[0]!.error.name, 'UnsignedChangeError')
       assert.equal(b.collection('x').count(), 0)
@@ -128,7 +138,7 @@ describe('database: replication between replicas', () => {
 
     it('an out-of-order change (a gap) is refused, then applies once its predecessors arrive', async () => {
       await c.collection('x').insert({ id: 'c2' })
-      const all = entriesOf(c.changesSince({}))
+      const all = entriesOf(own())
       assert.equal(all.length, 2)
       const result = await b.applyChanges(frameOf(all.slice(1)))
       assert.equal(result.rejected[0]!.error.name, 'SequenceGapError')
@@ -140,9 +150,9 @@ describe('database: replication between replicas', () => {
 
     it('a replayed seq with different content (a fork) is refused', async () => {
       await c.collection('x').insert({ id: 'c2' })
-      await b.applyChanges(c.changesSince({}))
+      await b.applyChanges(own())
       // c's key signs a different change 2: a forked history
-      const entries = entriesOf(c.changesSince({}))
+      const entries = entriesOf(own())
       const ch = decodeChange(entries[1]!.bytes)
       const forkBytes = encodeChange({ ...ch, ops: [{ op: 'set', c: 'x', id: 'evil', p: [], v: {} }] })
       const cSign = (c as unknown as { core: { identity: { sign: (m: Uint8Array) => Uint8Array } } }).core.identity.sign
@@ -174,7 +184,7 @@ describe('database: replication between replicas', () => {
     const clockA = fakeClock()
     const clockB = fakeClock(clockA.now() + 60 * 60_000) // b's clock runs an hour fast
     const a = await replica({ now: clockA.now, maxDriftMs: 5 * 60_000 })
-    const b = await replica({ dbId: a.id, now: clockB.now })
+    const b = await member(a, { now: clockB.now })
     await b.collection('x').insert({ id: 'future' })
     const result = await a.applyChanges(b.changesSince({}))
     assert.equal(result.applied, 0)

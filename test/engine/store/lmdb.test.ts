@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { LmdbStore } from '../../../engine/store/lmdb.ts'
+import { verifyLmdbFiles, verifyStore } from '../../../engine/store/lmdb-verify.ts'
+import { damageCases, pool, runNode, type Damage, type RunResult } from './damage.ts'
+
+const KEY = 'blazedb-test-key-0123456789abcde'
+const OTHER_KEY = 'blazedb-test-key-0123456789abcdX'
+const READER = fileURLToPath(new URL('./fixtures/read-store.ts', import.meta.url))
+const s = (text: string): Buffer => Buffer.from(text)
+
+describe('LmdbStore on disk', function () {
+  let dir: string
+  beforeEach(function () { dir = mkdtempSync(join(tmpdir(), 'blazedb-lmdb-')) })
+  afterEach(function () { rmSync(dir, { recursive: true, force: true }) })
+
+  for (const encryptionKey of [undefined, KEY]) {
+    const label = encryptionKey === undefined ? 'plain' : 'encrypted'
+    it(`keeps its data across close and reopen (${label})`, async function () {
+      const options = { path: join(dir, 'db'), ...(encryptionKey === undefined ? {} : { encryptionKey }) }
+      let store = LmdbStore.open(options)
+      await store.transact((t) => { for (let i = 0; i < 500; i++) t.put(s(`k${i}`), s(`v${i}`)) })
+      await store.transact((t) => { t.delete(s('k7')) })
+      const pending = store.transact((t) => { t.put(s('last'), s('in flight at close')) })
+      await store.close()
+      await pending
+      store = LmdbStore.open(options)
+      assert.equal(store.get(s('k1'))?.toString(), 'v1')
+      assert.equal(store.get(s('k7')), undefined)
+      assert.equal(store.get(s('last'))?.toString(), 'in flight at close')
+      assert.equal([...store.range({})].length, 500)
+      assert.equal(store.entryCount(), 500)
+      assert.deepEqual(await verifyStore(store), { entries: 500 })
+      await store.close()
+      assert.deepEqual(await verifyLmdbFiles(options), { entries: 500 })
+    })
+  }
+
+  it('with an encryption key, no key or value bytes appear in any file', async function () {
+    const marker = 'MARKER-7c1e-secret-document-id'
+    for (const [name, encryptionKey] of [['plain', undefined], ['encrypted', KEY]] as const) {
+      const path = join(dir, name)
+      const store = LmdbStore.open({ path, ...(encryptionKey === undefined ? {} : { encryptionKey }) })
+      await store.transact((t) => {
+        t.put(s(marker), s(marker))
+        for (let i = 0; i < 50; i++) t.put(s(`${marker}/${i}`), s(`${marker} value ${i} `.repeat(30)))
+      })
+      await store.close()
+      const found = readdirSync(path).filter((f) => readFileSync(join(path, f)).includes(marker))
+      if (encryptionKey === undefined) assert.deepEqual(found, ['data.mdb'], 'the search finds the marker in a plain store')
+      else assert.deepEqual(found, [], 'no file of the encrypted store holds the marker')
+    }
+  })
+
+  it('checks the key before LMDB sees it, and a wrong key does not spoil the right one', async function () {
+    const path = join(dir, 'db')
+    const store = LmdbStore.open({ path, encryptionKey: KEY })
+    await store.transact((t) => { t.put(s('a'), s('1')) })
+    await store.close()
+    assert.throws(() => LmdbStore.open({ path, encryptionKey: OTHER_KEY }), { name: 'WrongPassphraseError' })
+    assert.throws(() => LmdbStore.open({ path }), { name: 'PassphraseRequiredError' })
+    const again = LmdbStore.open({ path, encryptionKey: KEY })
+    assert.equal(again.get(s('a'))?.toString(), '1')
+    await again.close()
+
+    const plainPath = join(dir, 'plain')
+    await LmdbStore.open({ path: plainPath }).close()
+    assert.throws(() => LmdbStore.open({ path: plainPath, encryptionKey: KEY }), { name: 'InvalidArgumentError' })
+  })
+
+  it('refuses keys lmdb-js cannot take safely (a Buffer aborts the process)', function () {
+    const path = join(dir, 'db')
+    for (const bad of [Buffer.alloc(32, 97), 'short', `${KEY}x`, 'ü'.repeat(32), '\n'.repeat(32), 42]) {
+      assert.throws(() => LmdbStore.open({ path, encryptionKey: bad as string }), { name: 'InvalidArgumentError' })
+    }
+  })
+
+  it('refuses a second open of the same path in this process, and allows it after close', async function () {
+    const path = join(dir, 'db')
+    const store = LmdbStore.open({ path })
+    assert.throws(() => LmdbStore.open({ path: join(dir, '.', 'db') }), { name: 'DatabaseLockedError' })
+    await store.close()
+    await LmdbStore.open({ path }).close()
+  })
+
+  it('reads a value damaged on disk as CorruptionError, in get and in range', async function () {
+    const path = join(dir, 'db')
+    const store = LmdbStore.open({ path })
+    const value = s('VALUE-TO-DAMAGE-'.repeat(4))
+    await store.transact((t) => { t.put(s('k'), value) })
+    await store.close()
+    const file = readFileSync(join(path, 'data.mdb'))
+    const at = file.indexOf(value)
+    file[at + 5] ^= 0x01
+    writeFileSync(join(path, 'data.mdb'), file)
+    const damaged = LmdbStore.open({ path })
+    assert.throws(() => damaged.get(s('k')), { name: 'CorruptionError' })
+    assert.throws(() => [...damaged.range({})], { name: 'CorruptionError' })
+    await assert.rejects(verifyStore(damaged), { name: 'CorruptionError' })
+    await damaged.close()
+  })
+
+  describe('damaged files, read in a child process', function () {
+    // Built once: the same writes in a plain and an encrypted store, so that both have the
+    // layout the damage cases are chosen from.
+    let root: string
+    let expectedFile: string
+    before(async function () {
+      root = mkdtempSync(join(tmpdir(), 'blazedb-damage-'))
+      const expected = new Map<string, string>()
+      for (const [name, encryptionKey] of [['plain', undefined], ['encrypted', KEY]] as const) {
+        const store = LmdbStore.open({ path: join(root, name), ...(encryptionKey === undefined ? {} : { encryptionKey }) })
+        for (let round = 0; round < 4; round++) {
+          await store.transact((t) => {
+            for (let i = 0; i < 150; i++) {
+              const key = s(`doc/${String((i * 37 + round * 11) % 400).padStart(4, '0')}`)
+              const value = s(`value ${round} ${i} `.repeat(10))
+              t.put(key, value)
+              expected.set(key.toString('hex'), value.toString('hex'))
+            }
+            if (round === 2) {
+              for (let i = 0; i < 40; i++) {
+                const key = s(`doc/${String(i * 7).padStart(4, '0')}`)
+                t.delete(key)
+                expected.delete(key.toString('hex'))
+              }
+            }
+            if (round === 3) {
+              for (let i = 0; i < 4; i++) {
+                t.put(s(`big/${i}`), Buffer.alloc(9000 + i, 65 + i))
+                expected.set(s(`big/${i}`).toString('hex'), Buffer.alloc(9000 + i, 65 + i).toString('hex'))
+              }
+            }
+          })
+        }
+        await store.close()
+      }
+      expectedFile = join(root, 'expected')
+      writeFileSync(expectedFile, [...expected].map(([k, v]) => `${k} ${v}`).join('\n'))
+    })
+    after(function () { rmSync(root, { recursive: true, force: true }) })
+
+    for (const variant of ['plain', 'encrypted'] as const) {
+      it(`never reads a wrong value; verifyLmdbFiles catches every damage without crashing (${variant})`, async function () {
+        const encryptionKey = variant === 'encrypted' ? KEY : undefined
+        const clean = await runNode(READER, [join(root, variant), expectedFile, ...(encryptionKey === undefined ? [] : [encryptionKey])])
+        assert.equal(clean.code, 0, clean.stderr)
+        assert.equal(JSON.parse(clean.stdout).intact, true, clean.stdout)
+
+        const data = readFileSync(join(root, variant, 'data.mdb'))
+        const cases = damageCases(readFileSync(join(root, 'plain', 'data.mdb')), encryptionKey !== undefined)
+        const outcomes = await pool(cases, 2, async (damage) => await runCase(variant, damage, data, encryptionKey))
+        const problems: string[] = []
+        const table = new Map<string, Map<string, number>>()
+        outcomes.forEach((o, i) => {
+          const damage = cases[i]!
+          const row = table.get(damage.kind) ?? new Map<string, number>()
+          row.set(o.read, (row.get(o.read) ?? 0) + 1)
+          table.set(damage.kind, row)
+          const where = `${damage.kind} at ${damage.position} (xor 0x${damage.xor.toString(16)})`
+          if (o.read === 'wrong values' || o.read === 'extra entries' || o.read.startsWith('untyped')) problems.push(`${where}: read gave ${o.read} ${o.detail}`)
+          if (!damage.structural && o.read !== 'intact' && o.read !== 'CorruptionError') problems.push(`${where}: read gave ${o.read} ${o.detail}`)
+          if (o.verify !== 'not needed' && o.verify !== 'CorruptionError') problems.push(`${where}: the read gave ${o.read}, and verifyLmdbFiles ${o.verify === 'ok' ? 'passed' : `gave ${o.verify}`}`)
+        })
+        if (process.env.BLAZEDB_DAMAGE_REPORT !== undefined) {
+          const lines = [...table].map(([kind, row]) => `    ${kind.padEnd(24)} ${[...row].map(([r, n]) => `${r}: ${n}`).join(', ')}`)
+          process.stdout.write(`    ${variant}: ${cases.length} damaged copies\n${lines.join('\n')}\n`)
+        }
+        assert.deepEqual(problems, [])
+      })
+    }
+
+    async function runCase (variant: string, damage: Damage, data: Buffer, encryptionKey: string | undefined): Promise<{ read: string, verify: string, detail: string }> {
+      const path = mkdtempSync(join(root, `${variant}-case-`))
+      try {
+        const damaged = Buffer.from(data)
+        damaged[damage.position] ^= damage.xor
+        mkdirSync(path, { recursive: true })
+        writeFileSync(join(path, 'data.mdb'), damaged)
+        if (encryptionKey !== undefined) copyFileSync(join(root, variant, 'key.check'), join(path, 'key.check'))
+        const read = classify(await runNode(READER, [path, expectedFile, ...(encryptionKey === undefined ? [] : [encryptionKey])]))
+        // verifyLmdbFiles exists for the damage a plain read survives silently or dies of
+        if (read.read === 'intact' || read.read === 'CorruptionError') return { ...read, verify: 'not needed' }
+        const verify = await verifyLmdbFiles({ path, ...(encryptionKey === undefined ? {} : { encryptionKey }) })
+          .then(() => 'ok', (e: Error) => e.name === 'CorruptionError' ? 'CorruptionError' : `${e.name}: ${e.message}`)
+        return { ...read, verify }
+      } finally {
+        rmSync(path, { recursive: true, force: true })
+      }
+    }
+  })
+})
+
+function classify (run: RunResult): { read: string, detail: string } {
+  if (run.signal !== null) return { read: `crash (${run.signal})`, detail: '' }
+  if (run.code === 3 && /^CorruptionError:/m.test(run.stderr)) return { read: 'CorruptionError', detail: '' }
+  if (run.code !== 0) return { read: `untyped error (exit ${String(run.code)})`, detail: run.stderr.split('\n').slice(0, 3).join(' | ') }
+  const got = JSON.parse(run.stdout) as { intact: boolean, wrongValues: number, missing: number, extra: number }
+  if (got.intact) return { read: 'intact', detail: '' }
+  if (got.wrongValues > 0) return { read: 'wrong values', detail: run.stdout.trim() }
+  if (got.extra > 0) return { read: 'extra entries', detail: run.stdout.trim() }
+  return { read: 'entries silently missing', detail: run.stdout.trim() }
+}
