@@ -139,7 +139,7 @@ export async function run (): Promise<void> {
       await Promise.all(records.slice(i, i + 1000).map(async (r) => await c.insert(r as unknown as Record<string, unknown>)))
     }
     // frames of about 1,000 changes each, cut on signed changes, as sync sends them
-    const frames = [...source.changeBatches({}, { maxBytes: 256 * 1024 })]
+    const frames = [...source.changeBatches({}, { maxBytes: 256 * 1024 })].map((b) => b.frame)
     return await median(ROUNDS, async () => await withDb(async (replica) => {
       const t = performance.now()
       let applied = 0

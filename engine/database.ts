@@ -170,19 +170,20 @@ export class Database {
    * author's run ends on a signed change, which vouches for the run through its hash chain.
    */
   changesSince (vv: VersionVector = {}): Uint8Array {
-    const [frame] = this.changeBatches(vv, { maxBytes: Number.POSITIVE_INFINITY })
-    return frame ?? encodeFrame(encodeChangeBatch([]), { type: FRAME_CHANGES })
+    const [batch] = this.changeBatches(vv, { maxBytes: Number.POSITIVE_INFINITY })
+    return batch?.frame ?? encodeFrame(encodeChangeBatch([]), { type: FRAME_CHANGES })
   }
 
   /**
    * The changes beyond `vv` as a series of frames of about `maxBytes` each (default 1 MiB),
    * read from one snapshot. A frame is cut only after a signed change, so each frame can be
-   * verified and applied on its own, in order.
+   * verified and applied on its own, in order. `upTo` is, per author, the last seq in it.
    */
-  * changeBatches (vv: VersionVector = {}, options: { maxBytes?: number } = {}): Generator<Uint8Array> {
+  * changeBatches (vv: VersionVector = {}, options: { maxBytes?: number } = {}): Generator<{ frame: Uint8Array, upTo: VersionVector, count: number }> {
     this.checkOpen()
     const maxBytes = options.maxBytes ?? 1024 * 1024
     let entries: SignedChange[] = []
+    let upTo: VersionVector = {}
     let bytes = 0
     const snapshot = this.core.store.snapshot()
     try {
@@ -199,18 +200,22 @@ export class Database {
       }
       runs.sort((a, b) => a.hlc < b.hlc ? -1 : a.hlc > b.hlc ? 1 : 0)
       for (const { author, from } of runs) {
+        const peerId = this.core.peerIdOf(author)
+        let seq = from
         for (const entry of snapshot.range(authorRange(PREFIX.log, author, from))) {
           const e = decodeStoredEntry(entry.value)
           entries.push({ bytes: e.bytes, signature: e.signature })
+          upTo[peerId] = seq++
           bytes += e.bytes.length + 69
           if (bytes >= maxBytes && e.signature !== null) {
-            yield encodeFrame(encodeChangeBatch(entries), { type: FRAME_CHANGES })
+            yield { frame: encodeFrame(encodeChangeBatch(entries), { type: FRAME_CHANGES }), upTo, count: entries.length }
             entries = []
+            upTo = {}
             bytes = 0
           }
         }
       }
-      if (entries.length > 0) yield encodeFrame(encodeChangeBatch(entries), { type: FRAME_CHANGES })
+      if (entries.length > 0) yield { frame: encodeFrame(encodeChangeBatch(entries), { type: FRAME_CHANGES }), upTo, count: entries.length }
     } finally {
       snapshot.release()
     }
@@ -227,7 +232,13 @@ export class Database {
     // a local API: allow big frames (sync itself sends bounded ones from changeBatches)
     const frame = decodeFrame(bytes, { maxPayloadBytes: 1024 * 1024 * 1024 })
     if (frame.type !== FRAME_CHANGES) throw new InvalidChangeError(`expected a change frame (type ${FRAME_CHANGES}), got type ${frame.type}; pass bytes from changesSince()`)
-    return await this.applier.applyEntries(decodeChangeBatch(frame.payload))
+    return await this.applyChangeBatch(frame.payload)
+  }
+
+  /** Like `applyChanges`, for the payload of an already decoded change frame (protocols use it). */
+  async applyChangeBatch (payload: Uint8Array): Promise<ApplyResult> {
+    this.checkOpen()
+    return await this.applier.applyEntries(decodeChangeBatch(payload))
   }
 
   /** Applies held changes whose clock is now within the allowed drift. */

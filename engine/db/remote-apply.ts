@@ -24,6 +24,7 @@ import { verifySignature, type PeerIdString } from '../crypto/identity.ts'
 import { authorRange, heldKey, logKey, PREFIX } from '../keys.ts'
 import { compareBytes } from '../crdt/register.ts'
 import type { StoreTxn } from '../store/types.ts'
+import type { VersionVector } from '../log/version-vector.ts'
 import { DocCache, hexOf, type ChangeEvent, type Core } from './core.ts'
 
 export interface Rejection {
@@ -40,6 +41,8 @@ export interface ApplyResult {
   duplicates: number
   held: number
   rejected: Rejection[]
+  /** per author, the highest seq present in the batch (what the sender evidently has) */
+  seen: VersionVector
 }
 
 interface Parsed extends SignedChange {
@@ -65,7 +68,7 @@ export class RemoteApplier {
   }
 
   async applyEntries (entries: readonly SignedChange[]): Promise<ApplyResult> {
-    const result: ApplyResult = { applied: 0, duplicates: 0, held: 0, rejected: [] }
+    const result: ApplyResult = { applied: 0, duplicates: 0, held: 0, rejected: [], seen: {} }
     const runs = new Map<string, Parsed[]>()
     for (const entry of entries) {
       let change: Change
@@ -83,6 +86,7 @@ export class RemoteApplier {
     const plans: Plan[] = []
     for (const run of runs.values()) {
       run.sort((a, b) => a.change.seq - b.change.seq)
+      result.seen[this.core.peerIdOf(run[0]!.change.author)] = run[run.length - 1]!.change.seq
       const plan = this.verifyRun(run, result)
       if (plan !== undefined) plans.push(plan)
     }

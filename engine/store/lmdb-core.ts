@@ -132,10 +132,12 @@ export class Core {
           throw this.mapError(error)
         }
         if (step.done === true) return
-        const { key, value: raw } = step.value
-        const value = unsealView(key, raw)
+        const entry = step.value
+        const value = unsealView(entry.key, entry.value)
         if (value === undefined) throw this.damagedValue()
-        yield { key, value }
+        // lmdb-js makes a fresh entry (key and value copied) per step: reuse it
+        entry.value = value
+        yield entry
       }
     } finally {
       if (cursors.delete(inner)) closeIterator(inner)

@@ -141,7 +141,12 @@ export class LmdbStore implements Store {
           Promise.resolve(result).catch(noop)
           throw asyncFnError()
         }
-        txn.apply()
+        try {
+          txn.apply()
+        } catch (error) {
+          // LMDB marks its transaction failed, so the batch does not commit half of this
+          throw core.mapError(error)
+        }
         return result
       })
     } catch (error) {

@@ -20,7 +20,7 @@ const P_OVERFLOW = 0x04
 const P_META = 0x08
 
 /** byte offsets in a meta page: the 24-byte page header, then MDB_meta (see engine/store/lmdb-files.ts) */
-const META_FIELDS = { magic: 24, version: 28, pageSize: 48, flags: 52, freeRoot: 88, mainDepth: 102, mainRoot: 136, lastPage: 144, txnid: 152 }
+const META_FIELDS = { magic: 24, version: 28, pageSize: 48, flags: 52, freeRoot: 88, mainDepth: 102, mainRoot: 136, txnid: 152 }
 
 function pageType (file: Buffer, page: number, pageSize: number): string {
   const flags = file.readUInt16LE(page * pageSize + 18)
@@ -73,40 +73,41 @@ function structuralAt (file: Buffer, page: number, offset: number, pageSize: num
 export function damageCases (plain: Buffer, encrypted: boolean, pageSize = 4096): Damage[] {
   const cases: Damage[] = []
   const add = (kind: string, structural: boolean, position: number, xor: number): void => { cases.push({ kind, structural, position, xor }) }
-  for (const meta of [0, 1]) {
-    // Encrypted, the root page's type cannot be read before LMDB opens the file, so a root
-    // pointer moved to another page of the same commit goes unnoticed (see lmdb-files.ts).
-    for (const [field, offset] of Object.entries(META_FIELDS)) add(`meta${meta}.${field}`, encrypted && field === 'mainRoot', meta * pageSize + offset, 0x01)
-    add(`meta${meta}.txnid`, false, meta * pageSize + META_FIELDS.txnid, 0x02)
-  }
   const t0 = plain.readBigUInt64LE(META_FIELDS.txnid)
   const t1 = plain.readBigUInt64LE(pageSize + META_FIELDS.txnid)
   const current = t0 > t1 ? 0 : 1
+  // The newest meta page is the one LMDB reads; the other must still agree with it.
+  const metaFields: Record<string, Array<keyof typeof META_FIELDS>> = {
+    'meta(newest)': ['magic', 'version', 'pageSize', 'flags', 'txnid', 'mainRoot', 'freeRoot', 'mainDepth'],
+    'meta(previous)': ['version', 'flags', 'txnid', 'mainRoot']
+  }
+  for (const [name, fields] of Object.entries(metaFields)) {
+    const page = name === 'meta(newest)' ? current : 1 - current
+    // Encrypted, the root page's type cannot be read before LMDB opens the file, so a root
+    // pointer moved to another page of the same commit goes unnoticed (see lmdb-files.ts).
+    for (const field of fields) add(`${name}.${field}`, encrypted && field === 'mainRoot' && page === current, page * pageSize + META_FIELDS[field], 0x01)
+    add(`${name}.txnid`, false, page * pageSize + META_FIELDS.txnid, 0x02)
+  }
   const root = Number(plain.readBigUInt64LE(current * pageSize + META_FIELDS.mainRoot))
   if (pageType(plain, root, pageSize) !== 'branch') throw new Error('the test database should have a branch page at its root')
-  const leaves = children(plain, root, pageSize)
-  const header = (kind: string, page: number): void => {
+  const header = (kind: string, page: number, fields: string[]): void => {
     const at = page * pageSize
-    add(`${kind}.pgno`, true, at, 0x01)
-    add(`${kind}.txnid`, true, at + 8, 0x01)
-    add(`${kind}.flags`, true, at + 18, 0x01)
-    add(`${kind}.lower`, true, at + 20, 0x40)
-    add(`${kind}.node-pointer`, true, at + 24, 0x01)
-    add(`${kind}.node-pointer`, true, at + 26, 0x40)
+    const where: Record<string, [number, number]> = { pgno: [0, 0x01], txnid: [8, 0x01], flags: [18, 0x01], lower: [20, 0x40], 'node-pointer': [24, 0x01], 'node-pointer-2': [26, 0x40] }
+    for (const field of fields) add(`${kind}.${field.replace('-2', '')}`, true, at + where[field]![0], where[field]![1])
   }
-  header('branch', root)
+  header('branch', root, ['pgno', 'flags', 'lower', 'node-pointer'])
   add('branch.child-pgno', true, nodeAt(plain, root, 1, pageSize), 0x01)
   add('branch.separator-key', true, root * pageSize + pageSize - 2, 0x10)
-  for (const leaf of [leaves[0]!, leaves[Math.floor(leaves.length / 2)]!]) {
-    header('leaf', leaf)
-    const firstNode = nodeAt(plain, leaf, 0, pageSize)
-    add('leaf.node-key-size', true, firstNode + 6, 0x01)
-    const value = firstNode + 8 + plain.readUInt16LE(firstNode + 6)
-    // a key is checked by its value's CRC when read, but also steers binary search, unchecked
-    add('leaf.key', true, firstNode + 9, 0x04)
-    add('leaf.value', false, value + 3, 0x10)
-    add('leaf.value', false, value + 40, 0x80)
-  }
+  const leaves = children(plain, root, pageSize)
+  const leaf = leaves[Math.floor(leaves.length / 2)]!
+  header('leaf', leaf, ['pgno', 'txnid', 'flags', 'lower', 'node-pointer', 'node-pointer-2'])
+  const firstNode = nodeAt(plain, leaf, 0, pageSize)
+  add('leaf.node-key-size', true, firstNode + 6, 0x01)
+  // a key is checked by its value's CRC when read, but also steers binary search, unchecked
+  add('leaf.key', true, firstNode + 9, 0x04)
+  const value = firstNode + 8 + plain.readUInt16LE(firstNode + 6)
+  add('leaf.value', false, value + 3, 0x10)
+  add('leaf.value', false, value + 40, 0x80)
   const pages = Math.floor(plain.length / pageSize)
   const overflow = Array.from({ length: pages }, (_, p) => p).find((p) => pageType(plain, p, pageSize) === 'overflow')
   if (overflow !== undefined) {
@@ -114,7 +115,7 @@ export function damageCases (plain: Buffer, encrypted: boolean, pageSize = 4096)
     add('overflow.value', false, overflow * pageSize + 1000, 0x04)
   }
   let x = 0x2545f491
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 4; i++) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5
     const position = 2 * pageSize + ((x >>> 0) % (plain.length - 2 * pageSize))
     const page = Math.floor(position / pageSize)

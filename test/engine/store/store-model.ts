@@ -134,6 +134,6 @@ async function check (open: OpenStore, steps: Step[]): Promise<void> {
 
 export function describeStoreModel (open: OpenStore, numRuns = 40): void {
   it(`matches a sorted-map model over random operation sequences (${numRuns} runs)`, async function () {
-    await fc.assert(fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), async (steps) => { await check(open, steps) }), { numRuns })
+    await fc.assert(fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25, size: 'max' }), async (steps) => { await check(open, steps) }), { numRuns })
   })
 }

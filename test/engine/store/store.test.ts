@@ -5,7 +5,7 @@ import { LmdbStore } from '../../../engine/store/lmdb.ts'
 import { MemoryStore } from '../../../engine/store/memory.ts'
 import { describeStore } from './describe-store.ts'
 
-export const TEST_KEY = 'blazedb-test-key-0123456789abcde'
+const TEST_KEY = 'blazedb-test-key-0123456789abcde'
 
 function lmdb (encryptionKey?: string) {
   return async () => {

@@ -1,0 +1,34 @@
+/** Protocol id, version and limits of the sync protocol. */
+export const PROTOCOL = '/blazedb/sync/1.0.0'
+export const VERSION = 1
+
+/** frame types (FRAME_CHANGES = 1 is the engine's change batch) */
+export const FRAME = {
+  changes: 1,
+  hello: 16,
+  ack: 17,
+  need: 18,
+  error: 19
+} as const
+
+/** largest frame accepted from a peer (declared payload, before any allocation) */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024
+/** target size of a change batch sent during catch-up */
+export const BATCH_BYTES = 256 * 1024
+/** the peer's hello must arrive within this */
+export const HELLO_TIMEOUT_MS = 10_000
+/** most frames per second accepted from one peer before it is cut off */
+export const MAX_FRAMES_PER_SECOND = 2_000
+
+/** wire error codes (ERROR frames) */
+export const ERROR_CODES = {
+  wrongDatabase: 'WRONG_DATABASE',
+  notAMember: 'NOT_A_MEMBER',
+  badVersion: 'UNSUPPORTED_VERSION',
+  malformed: 'MALFORMED',
+  tooLarge: 'FRAME_TOO_LARGE',
+  rateLimited: 'RATE_LIMITED',
+  timeout: 'TIMEOUT',
+  protocol: 'PROTOCOL_VIOLATION'
+} as const
+export type WireErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES]

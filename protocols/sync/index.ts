@@ -1,0 +1,15 @@
+/**
+ * `/blazedb/sync/1.0.0`: version-vector handshake, delta catch-up both ways, live push of
+ * every new change, acks. Runs over any stream with libp2p 3.x's `send`/`onDrain`/async
+ * iteration, so tests drive it over in-memory stream pairs as well as real connections.
+ *
+ * @example
+ * const [a, b] = await streamPair()            // from @libp2p/utils
+ * const one = new SyncSession({ db: dbA, stream: a, remotePeer: dbB.peerId })
+ * const two = new SyncSession({ db: dbB, stream: b, remotePeer: dbA.peerId })
+ * // … both databases converge, and stay converged while both sessions run
+ */
+export { SyncSession } from './session.ts'
+export type { SyncStream, SyncDatabase, SyncObserver, SyncSessionInit } from './session.ts'
+export { PROTOCOL, VERSION, FRAME, ERROR_CODES, MAX_FRAME_BYTES, BATCH_BYTES } from './constants.ts'
+export { SyncProtocolError, RemoteSyncError } from './errors.ts'
