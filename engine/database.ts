@@ -273,6 +273,9 @@ export class Database {
     }
   }
 
+  /** @internal the device identity, for the node's libp2p peer key */
+  deviceIdentity (): Identity { return this.core.identity }
+
   /** @internal the first change of a new database: its id commits to the owner's key */
   async writeGenesis (nonce: Uint8Array): Promise<void> {
     await this.writer.write(({ txn }) => {

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 /**
  * `blaze` — the BlazeDB command line. Output of `id`, `get`, `status` is JSON on stdout;
- * errors go to stderr with a non-zero exit and say what to do.
+ * errors go to stderr with a non-zero exit and say what to do. While a node runs on a data
+ * directory, `put`, `get`, `status`, `id` and `members add` go through its control API (so
+ * a put replicates at once); otherwise they open the database directly.
  * A passphrase for an encrypted data directory comes from $BLAZE_PASSPHRASE.
  */
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database } from '../../engine/index.ts'
 import { BlazeError } from '../../engine/errors.ts'
+import { callApi, jsonReplacer, runningNode, type ControlInfo } from '../control-api.ts'
+import { runNode } from '../run-node.ts'
 
 class CliError extends Error {
   readonly exitCode: number
@@ -23,19 +27,35 @@ function openOptions (data: string, dbId?: string): Parameters<typeof open>[0] {
   return { path: data, ...(passphrase === undefined ? {} : { passphrase }), ...(dbId === undefined ? {} : { dbId }) }
 }
 
-async function withDb<T> (data: string, fn: (db: Database) => Promise<T> | T): Promise<T> {
+function checkInitialised (data: string): void {
   if (!existsSync(join(data, 'identity.key'))) throw new CliError(`no database in ${data}; create one with: blaze init --data ${data}`)
+}
+
+/** Runs `viaApi` against a running node on `data`, else `direct` on the opened database. */
+async function withNodeOrDb<T> (data: string, viaApi: (api: ControlInfo) => Promise<T>, direct: (db: Database) => Promise<T> | T): Promise<T> {
+  checkInitialised(data)
+  const api = runningNode(data)
+  if (api !== undefined) return await viaApi(api)
   const db = await open(openOptions(data))
   try {
-    return await fn(db)
+    return await direct(db)
   } finally {
     await db.close()
   }
 }
 
-function printJson (value: unknown): void {
-  process.stdout.write(JSON.stringify(value, (_k, v: unknown) => typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v) + '\n')
+async function api (info: ControlInfo, method: 'GET' | 'POST', path: string, payload?: unknown): Promise<unknown> {
+  const { status, body } = await callApi(info, method, path, payload)
+  if (status === 404 && path.startsWith('/get')) return undefined
+  if (status >= 300) throw new CliError(`the running node refused: ${(body as { error?: string }).error ?? status}`)
+  return body
 }
+
+function printJson (value: unknown): void {
+  process.stdout.write(JSON.stringify(value, jsonReplacer) + '\n')
+}
+
+function collect (value: string, previous: string[]): string[] { return [...previous, value] }
 
 const program = new Command()
 program.name('blaze').description('BlazeDB: an encrypted, peer-to-peer document database').showHelpAfterError()
@@ -55,7 +75,41 @@ program.command('id')
   .description('print this device\'s peer id and the database id')
   .requiredOption('--data <dir>', 'data directory')
   .action(async (opts: { data: string }) => {
-    await withDb(opts.data, (db) => printJson({ peerId: db.peerId, dbId: db.id }))
+    printJson(await withNodeOrDb(opts.data, async (info) => {
+      const s = await api(info, 'GET', '/status') as { peerId: string, dbId: string }
+      return { peerId: s.peerId, dbId: s.dbId }
+    }, (db) => ({ peerId: db.peerId, dbId: db.id })))
+  })
+
+program.command('start')
+  .description('run a node in the foreground until SIGINT/SIGTERM')
+  .requiredOption('--data <dir>', 'data directory')
+  .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect, [])
+  .option('--bootstrap <multiaddr>', 'address of a node to dial, with /p2p/PEERID (repeatable)', collect, [])
+  .option('--no-mdns', 'do not discover peers on the LAN')
+  .addOption(new Option('--api-port <n>', 'port of the local control API (default: any free port)').argParser((v) => Number.parseInt(v, 10)))
+  .action(async (opts: { data: string, listen: string[], bootstrap: string[], mdns: boolean, apiPort?: number }) => {
+    checkInitialised(opts.data)
+    if (runningNode(opts.data) !== undefined) throw new CliError(`a node is already running on ${opts.data}`)
+    await runNode({
+      data: opts.data,
+      listen: opts.listen.length > 0 ? opts.listen : ['/ip4/0.0.0.0/tcp/0'],
+      bootstrap: opts.bootstrap,
+      mdns: opts.mdns,
+      ...(opts.apiPort === undefined ? {} : { apiPort: opts.apiPort })
+    })
+  })
+
+const members = program.command('members').description('manage who may sync and write')
+members.command('add')
+  .description('grant a role to another device\'s peer id')
+  .requiredOption('--data <dir>', 'data directory')
+  .argument('<peerId>')
+  .addOption(new Option('--role <role>', 'the role to grant').choices(['writer', 'reader', 'admin']).makeOptionMandatory())
+  .action(async (peerId: string, opts: { data: string, role: 'writer' | 'reader' | 'admin' }) => {
+    await withNodeOrDb(opts.data, async (info) => { await api(info, 'POST', '/members', { peerId, role: opts.role }) },
+      async (db) => { await db.members.grant(peerId, opts.role) })
+    printJson({ peerId, role: opts.role })
   })
 
 program.command('put')
@@ -71,7 +125,10 @@ program.command('put')
       throw new CliError(`the document is not valid JSON: ${json}; quote it for your shell, e.g. '{"title":"hi"}'`, 2)
     }
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new CliError('the document must be a JSON object, e.g. \'{"title":"hi"}\'', 2)
-    await withDb(opts.data, async (db) => { process.stdout.write(await db.collection(collection).put(doc as Record<string, unknown>) + '\n') })
+    const id = await withNodeOrDb(opts.data,
+      async (info) => (await api(info, 'POST', '/put', { collection, doc }) as { id: string }).id,
+      async (db) => await db.collection(collection).put(doc as Record<string, unknown>))
+    process.stdout.write(id + '\n')
   })
 
 program.command('get')
@@ -80,16 +137,19 @@ program.command('get')
   .argument('<collection>')
   .argument('<id>')
   .action(async (collection: string, id: string, opts: { data: string }) => {
-    const doc = await withDb(opts.data, (db) => db.collection(collection).get(id))
+    const doc = await withNodeOrDb(opts.data,
+      async (info) => await api(info, 'GET', `/get?collection=${encodeURIComponent(collection)}&id=${encodeURIComponent(id)}`),
+      (db) => db.collection(collection).get(id))
     if (doc === undefined) throw new CliError(`${collection}/${id} not found`)
     printJson(doc)
   })
 
 program.command('status')
-  .description('peer id, database id, version vector and state hash')
+  .description('peer id, database id, connected peers, version vector and state hash')
   .requiredOption('--data <dir>', 'data directory')
   .action(async (opts: { data: string }) => {
-    await withDb(opts.data, (db) => printJson({ peerId: db.peerId, dbId: db.id, peers: [], versionVector: db.versionVector(), stateHash: db.stateHash() }))
+    printJson(await withNodeOrDb(opts.data, async (info) => await api(info, 'GET', '/status'),
+      (db) => ({ peerId: db.peerId, dbId: db.id, peers: [], versionVector: db.versionVector(), stateHash: db.stateHash() })))
   })
 
 try {
@@ -103,5 +163,6 @@ try {
     process.stderr.write(`blaze: ${error.message} [${error.code}]\n`)
     process.exit(1)
   }
-  throw error
+  process.stderr.write(`blaze: ${(error as Error).stack ?? String(error)}\n`)
+  process.exit(1)
 }

@@ -1,29 +1,24 @@
 /**
- * `npm start`: opens (creating on first run) the database in the default data directory
- * (`$BLAZE_DATA`, or `.data/default` in the project) and keeps it open until SIGINT/SIGTERM.
- * Networking arrives with the mesh node; until then this runs the embedded engine alone.
+ * `npm start`: runs a node on the default data directory (`$BLAZE_DATA`, or `.data/default`
+ * in the project), creating the database on first run, and prints how a second device joins.
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { open } from '../../engine/index.ts'
+import { runNode } from '../run-node.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const path = process.env.BLAZE_DATA ?? join(root, '.data', 'default')
-const passphrase = process.env.BLAZE_PASSPHRASE
-const db = await open(passphrase === undefined ? { path } : { path, passphrase })
-const vv = db.versionVector()
-process.stdout.write(JSON.stringify({ status: 'ready', data: path, dbId: db.id, peerId: db.peerId, changes: Object.values(vv).reduce((a, b) => a + b, 0) }) + '\n')
-process.stderr.write(`BlazeDB node running on ${path} (database ${db.id}). Press Ctrl+C to stop.\n`)
-
-let stopping = false
-async function stop (signal: string): Promise<void> {
-  if (stopping) return
-  stopping = true
-  process.stderr.write(`${signal}: closing the database…\n`)
-  await db.close()
-  process.exit(0)
-}
-process.on('SIGINT', () => { void stop('SIGINT') })
-process.on('SIGTERM', () => { void stop('SIGTERM') })
-// keep the process alive until a signal arrives
-setInterval(() => {}, 1 << 30)
+const data = process.env.BLAZE_DATA ?? join(root, '.data', 'default')
+await runNode({
+  data,
+  listen: ['/ip4/0.0.0.0/tcp/0'],
+  bootstrap: [],
+  mdns: true,
+  hint: (db, node) => [
+    `BlazeDB node running on ${data} (database ${db.id}). Ctrl+C stops it.`,
+    'To add a second device on this network:',
+    `  there:  npx blaze init --data ./device2 --db ${db.id}        (prints its peerId)`,
+    `  here:   npx blaze members add --data ${data} <its peerId> --role writer`,
+    '  there:  npx blaze start --data ./device2                  (finds this node by mDNS)',
+    `  or dial it directly: --bootstrap ${node.multiaddrs().find((a) => a.includes('127.0.0.1')) ?? node.multiaddrs()[0] ?? ''}`
+  ].join('\n')
+})

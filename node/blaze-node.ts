@@ -1,0 +1,238 @@
+/**
+ * A mesh node: the engine plus a libp2p host that finds peers (mDNS, bootstrap), connects
+ * to members, runs one sync session per connected member, and reconnects with backoff.
+ *
+ * One session per peer pair: the side with the smaller peer id opens the sync stream; the
+ * other answers. Non-members are refused at the Noise handshake (connection gater) and
+ * again by the sync protocol.
+ */
+import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Database, Rejection, VersionVector } from '../engine/index.ts'
+import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
+import { createHost, type Host, type HostLimits } from './host.ts'
+
+export interface BlazeNodeOptions {
+  db: Database
+  /** multiaddrs to listen on; default ['/ip4/0.0.0.0/tcp/0'] */
+  listen?: string[]
+  /** multiaddrs (with /p2p/PEERID) of nodes to dial at start, e.g. an always-on Pi */
+  bootstrap?: string[]
+  /** LAN discovery; default true */
+  mdns?: boolean
+  limits?: HostLimits
+  /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
+  backoffMs?: number
+  maxBackoffMs?: number
+  log?: (line: string) => void
+}
+
+export interface NodeStats {
+  peers: string[]
+  rejected: Record<string, number>
+  applied: number
+  bytesIn: number
+  bytesOut: number
+}
+
+/**
+ * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
+ * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
+ */
+export class BlazeNode extends EventTarget {
+  readonly db: Database
+  readonly host: Host
+  private readonly sessions = new Map<string, SyncSession>()
+  private readonly opening = new Set<string>()
+  private readonly retries = new Map<string, { delay: number, timer: NodeJS.Timeout | undefined }>()
+  private readonly backoffMs: number
+  private readonly maxBackoffMs: number
+  private readonly log: (line: string) => void
+  private readonly counters = { applied: 0, bytesIn: 0, bytesOut: 0, rejected: {} as Record<string, number> }
+  private readonly peerVectors = new Map<string, VersionVector>()
+  private unsubscribe: (() => void) | undefined
+  private stopped = false
+
+  private constructor (db: Database, host: Host, options: BlazeNodeOptions) {
+    super()
+    this.db = db
+    this.host = host
+    this.backoffMs = options.backoffMs ?? 500
+    this.maxBackoffMs = options.maxBackoffMs ?? 60_000
+    this.log = options.log ?? (() => {})
+  }
+
+  static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
+    const db = options.db
+    let node: BlazeNode | undefined
+    const host = await createHost({
+      identity: db.deviceIdentity(),
+      dbId: db.id,
+      listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      bootstrap: options.bootstrap ?? [],
+      mdns: options.mdns ?? true,
+      allowPeer: (peer) => node?.mayConnect(peer) ?? true,
+      ...(options.limits === undefined ? {} : { limits: options.limits })
+    })
+    node = new BlazeNode(db, host, options)
+    await node.wire()
+    return node
+  }
+
+  private async wire (): Promise<void> {
+    const host = this.host
+    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
+    host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
+    host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
+    // a new grant may admit a peer we already know: try it
+    this.unsubscribe = this.db.subscribe((event) => {
+      if (event.ops.some((op) => op.op === 'grant')) void this.dialKnownMembers()
+    })
+    await host.start()
+  }
+
+  /** Members only, once this replica knows its membership (a freshly joined one does not yet). */
+  mayConnect (peer: string): boolean {
+    if (this.db.members.list().length === 0) return true
+    return this.db.members.roleOf(peer) !== null
+  }
+
+  get peerId (): string { return this.host.peerId.toString() }
+
+  multiaddrs (): string[] { return this.host.getMultiaddrs().map((m) => m.toString()) }
+
+  /** peers with a live sync session */
+  peers (): string[] { return [...this.sessions.keys()] }
+
+  stats (): NodeStats {
+    return { peers: this.peers(), rejected: { ...this.counters.rejected }, applied: this.counters.applied, bytesIn: this.counters.bytesIn, bytesOut: this.counters.bytesOut }
+  }
+
+  private onDiscovered (info: PeerInfo): void {
+    const peer = info.id.toString()
+    if (peer === this.peerId || this.stopped) return
+    if (!this.mayConnect(peer)) {
+      this.log(`discovered ${peer}, not a member: ignored`)
+      return
+    }
+    if (this.host.getConnections(info.id).length > 0) return
+    this.log(`discovered ${peer}`)
+    void this.dial(info.id)
+  }
+
+  private async dial (peer: PeerId): Promise<void> {
+    if (this.stopped) return
+    try {
+      await this.host.dial(peer, { signal: AbortSignal.timeout(10_000) })
+      this.retries.delete(peer.toString())
+    } catch (error) {
+      this.log(`dial ${peer.toString()} failed: ${(error as Error).message}`)
+      this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer: peer.toString(), error } }))
+      this.scheduleRetry(peer)
+    }
+  }
+
+  private scheduleRetry (peer: PeerId): void {
+    const key = peer.toString()
+    if (this.stopped || !this.mayConnect(key)) return
+    const entry = this.retries.get(key) ?? { delay: this.backoffMs, timer: undefined }
+    if (entry.timer !== undefined) return
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined
+      entry.delay = Math.min(entry.delay * 2, this.maxBackoffMs)
+      if (this.host.getConnections(peer).length === 0) void this.dial(peer)
+      else if (!this.sessions.has(key)) void this.openSession(peer)
+    }, entry.delay)
+    entry.timer.unref?.()
+    this.retries.set(key, entry)
+  }
+
+  private async dialKnownMembers (): Promise<void> {
+    for (const { peerId } of this.db.members.list()) {
+      if (peerId === this.peerId || this.sessions.has(peerId)) continue
+      const id = peerIdFromString(peerId)
+      if (this.host.getConnections(id).length > 0) {
+        if (this.peerId < peerId) void this.openSession(id)
+        continue
+      }
+      try {
+        const known = await this.host.peerStore.get(id)
+        if (known.addresses.length > 0) void this.dial(id)
+      } catch {
+        // never seen: discovery will bring it
+      }
+    }
+  }
+
+  private onConnection (connection: Connection): void {
+    const peer = connection.remotePeer
+    if (this.peerId < peer.toString()) void this.openSession(peer)
+  }
+
+  private async openSession (peer: PeerId): Promise<void> {
+    const key = peer.toString()
+    if (this.stopped || this.sessions.has(key) || this.opening.has(key) || !this.mayConnect(key)) return
+    this.opening.add(key)
+    try {
+      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+      this.run(key, stream as unknown as Stream)
+    } catch (error) {
+      this.log(`opening sync with ${key} failed: ${(error as Error).message}`)
+      this.scheduleRetry(peer)
+    } finally {
+      this.opening.delete(key)
+    }
+  }
+
+  private onInbound (stream: Stream, connection: Connection): void {
+    const key = connection.remotePeer.toString()
+    const old = this.sessions.get(key)
+    // the opener (smaller id) starts afresh, e.g. after its session died: replace ours
+    if (old !== undefined) void old.close()
+    this.run(key, stream)
+  }
+
+  private run (peer: string, stream: Stream): void {
+    const session = new SyncSession({
+      db: this.db,
+      stream,
+      remotePeer: peer,
+      observer: {
+        applied: (result) => { this.counters.applied += result.applied },
+        rejected: (r: Rejection) => {
+          this.counters.rejected[r.error.name] = (this.counters.rejected[r.error.name] ?? 0) + r.count
+          this.log(`rejected ${r.count} change(s) from ${r.author ?? 'unknown author'} via ${peer}: ${r.error.name}: ${r.error.message}`)
+          this.dispatchEvent(new CustomEvent('rejected', { detail: { ...r, via: peer } }))
+        },
+        bytes: (direction, n) => { if (direction === 'in') this.counters.bytesIn += n; else this.counters.bytesOut += n },
+        peerVector: (p, vv) => { this.peerVectors.set(p, vv) }
+      }
+    })
+    this.sessions.set(peer, session)
+    this.log(`sync with ${peer} started`)
+    this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
+    void session.done.then(() => {
+      if (this.sessions.get(peer) === session) this.sessions.delete(peer)
+      this.log(`sync with ${peer} ended${session.error === undefined ? '' : `: ${session.error.message}`}`)
+      this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error: session.error } }))
+      if (!this.stopped && this.peerId < peer) this.scheduleRetry(peerIdFromString(peer))
+    })
+  }
+
+  private onDisconnect (peer: PeerId): void {
+    const key = peer.toString()
+    const session = this.sessions.get(key)
+    if (session !== undefined) void session.close()
+    if (!this.stopped && this.mayConnect(key)) this.scheduleRetry(peer)
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.unsubscribe?.()
+    for (const r of this.retries.values()) if (r.timer !== undefined) clearTimeout(r.timer)
+    await Promise.all([...this.sessions.values()].map(async (s) => { await s.close() }))
+    await this.host.stop()
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The libp2p host of a BlazeDB node: TCP, Noise, Yamux, identify, ping, mDNS (on by
+ * default, one service tag per database so only its replicas find each other), bootstrap
+ * addresses, the device identity as the peer key, and limits that keep a busy or hostile
+ * peer from taking the node down.
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { mdns } from '@libp2p/mdns'
+import { bootstrap } from '@libp2p/bootstrap'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { Identity } from '../engine/crypto/identity.ts'
+
+export interface HostLimits {
+  /** most open connections; default 64 */
+  maxConnections?: number
+  /** inbound connections accepted per second from one host; default 10 (libp2p's 5 is too few for a cluster test) */
+  inboundPerHostPerSecond?: number
+  /** inbound connections still upgrading; default 16 */
+  maxPendingInbound?: number
+  /** ms for a new inbound connection to finish its handshakes; default 10 s */
+  upgradeTimeoutMs?: number
+}
+
+export interface HostOptions {
+  identity: Identity
+  dbId: string
+  listen: string[]
+  bootstrap: string[]
+  mdns: boolean
+  /** decides whether a peer may connect at all (members only, once membership is known) */
+  allowPeer: (peerId: string) => boolean
+  limits?: HostLimits
+}
+
+export type Host = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+
+export async function createHost (options: HostOptions): Promise<Host> {
+  const raw = new Uint8Array(64)
+  raw.set(options.identity.seed)
+  raw.set(options.identity.publicKey, 32)
+  const privateKey = privateKeyFromRaw(raw)
+  const limits = options.limits ?? {}
+  const gater: ConnectionGater = {
+    // the Noise handshake has proven who the peer is: refuse non-members right there
+    denyInboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
+    denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
+    // loopback and LAN addresses are the point of this database
+    denyDialMultiaddr: () => false
+  }
+  const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
+  if (options.mdns) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
+  if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
+  const host = await createLibp2p({
+    privateKey,
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: discovery,
+    connectionGater: gater,
+    connectionManager: {
+      maxConnections: limits.maxConnections ?? 64,
+      inboundConnectionThreshold: limits.inboundPerHostPerSecond ?? 10,
+      maxIncomingPendingConnections: limits.maxPendingInbound ?? 16,
+      inboundUpgradeTimeout: limits.upgradeTimeoutMs ?? 10_000
+    },
+    services: { identify: identify(), ping: ping() }
+  })
+  return host as unknown as Host
+}

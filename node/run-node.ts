@@ -1,0 +1,44 @@
+/**
+ * Running a node in the foreground on a data directory: open the database, start the mesh
+ * node and the control API, print readiness as one JSON line, stop cleanly on SIGINT/SIGTERM.
+ */
+import { open, type Database } from '../engine/index.ts'
+import { BlazeNode } from './blaze-node.ts'
+import { ControlApi } from './control-api.ts'
+
+export interface RunOptions {
+  data: string
+  dbId?: string
+  listen: string[]
+  bootstrap: string[]
+  mdns: boolean
+  apiPort?: number
+  /** extra text for humans after the ready line (stderr) */
+  hint?: (db: Database, node: BlazeNode) => string
+}
+
+export async function runNode (options: RunOptions): Promise<void> {
+  const passphrase = process.env.BLAZE_PASSPHRASE
+  const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
+  const log = (line: string): void => { process.stderr.write(`[blaze] ${line}\n`) }
+  const node = await BlazeNode.start({ db, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, log })
+  const api = await ControlApi.start(node, options.data, options.apiPort ?? 0)
+  process.stdout.write(JSON.stringify({ status: 'ready', peerId: node.peerId, dbId: db.id, addresses: node.multiaddrs(), apiPort: api.info.port }) + '\n')
+  if (options.hint !== undefined) process.stderr.write(options.hint(db, node) + '\n')
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      log(`${signal}: stopping`)
+      resolve()
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+  await api.stop()
+  await node.stop()
+  await db.close()
+  log('stopped')
+}
