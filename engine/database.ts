@@ -17,6 +17,9 @@ import { identityFromSeed, publicKeyFromPeerId, type Identity, type PeerIdString
 import { sha256 } from './crypto/hash.ts'
 import { MemoryStore } from './store/memory.ts'
 import { LmdbStore } from './store/lmdb.ts'
+import { verifyLmdbFiles } from './store/lmdb-verify.ts'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Store } from './store/types.ts'
 import { prepareDataDir } from './data-dir.ts'
 import { lockDir } from './db/lock.ts'
@@ -46,6 +49,12 @@ export interface OpenOptions {
   random?: (n: number) => Uint8Array
   /** device seed for an in-memory database (a data directory keeps its own) */
   seed?: Uint8Array
+  /**
+   * Before opening an existing data directory, read all of it in a child process (default
+   * true). LMDB has no page checksums: a damaged page can crash the reading process or hide
+   * entries, so this turns such damage into a CorruptionError at open. Costs one full read.
+   */
+  verify?: boolean
 }
 
 export type ChangeListener = (event: ChangeEvent) => void
@@ -314,6 +323,8 @@ export async function open (options: OpenOptions = {}): Promise<Database> {
     const prepared = prepareDataDir(options.path, options.passphrase, random)
     release = lockDir(options.path)
     try {
+      const storeOptions = prepared.storeKey === undefined ? { path: prepared.storePath } : { path: prepared.storePath, encryptionKey: prepared.storeKey }
+      if (options.verify !== false && existsSync(join(prepared.storePath, 'data.mdb'))) await verifyLmdbFiles(storeOptions)
       store = await LmdbStore.open(prepared.storeKey === undefined ? { path: prepared.storePath } : { path: prepared.storePath, encryptionKey: prepared.storeKey })
     } catch (error) {
       release()

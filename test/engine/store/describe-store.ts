@@ -32,8 +32,11 @@ export function describeStore (name: string, open: OpenStore): void {
       ({ store, cleanup } = await open())
     })
     afterEach(async function () {
-      await store.close()
-      await cleanup()
+      try {
+        await store.close()
+      } finally {
+        await cleanup()
+      }
     })
 
     const put = async (key: Uint8Array, value: Uint8Array): Promise<void> => { await store.transact((t) => { t.put(key, value) }) }

@@ -126,9 +126,12 @@ async function check (open: OpenStore, steps: Step[]): Promise<void> {
     }
     assert.deepEqual(storeRange(store, { reverse: false }), modelRange(model, { reverse: false }))
   } finally {
-    for (const { snap } of snaps) snap.release()
-    await store.close()
-    await cleanup()
+    try {
+      for (const { snap } of snaps) snap.release()
+      await store.close()
+    } finally {
+      await cleanup()
+    }
   }
 }
 
