@@ -127,7 +127,7 @@ export class BlazeNode extends EventTarget {
       await this.host.dial(peer, { signal: AbortSignal.timeout(10_000) })
       this.retries.delete(peer.toString())
     } catch (error) {
-      this.log(`dial ${peer.toString()} failed: ${(error as Error).message}`)
+      this.log(`dial ${peer.toString()} failed: ${String((error as Error).message ?? error)}`)
       this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer: peer.toString(), error } }))
       this.scheduleRetry(peer)
     }
@@ -178,7 +178,7 @@ export class BlazeNode extends EventTarget {
       const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
       this.run(key, stream as unknown as Stream)
     } catch (error) {
-      this.log(`opening sync with ${key} failed: ${(error as Error).message}`)
+      this.log(`opening sync with ${key} failed: ${String((error as Error).message ?? error)}`)
       this.scheduleRetry(peer)
     } finally {
       this.opening.delete(key)
@@ -199,7 +199,10 @@ export class BlazeNode extends EventTarget {
       stream,
       remotePeer: peer,
       observer: {
-        applied: (result) => { this.counters.applied += result.applied },
+        applied: (result) => {
+          this.counters.applied += result.applied
+          if (result.applied > 0) this.log(`applied ${result.applied} change(s) from ${peer}`)
+        },
         rejected: (r: Rejection) => {
           this.counters.rejected[r.error.name] = (this.counters.rejected[r.error.name] ?? 0) + r.count
           this.log(`rejected ${r.count} change(s) from ${r.author ?? 'unknown author'} via ${peer}: ${r.error.name}: ${r.error.message}`)

@@ -158,14 +158,25 @@ export class Core {
     return true
   }
 
-  /** Appends a change to the log and moves the author's head. */
-  appendLog (txn: StoreTxn, change: Change, entry: StoredEntry): void {
+  /**
+   * Appends a change to the log and moves the author's head in memory; `writeHeads` stores
+   * the heads once per transaction (not once per change).
+   */
+  appendLog (txn: StoreTxn, change: Change, entry: StoredEntry, moved: Set<string>): void {
     txn.put(logKey(change.author, change.seq), encodeStoredEntry(entry))
-    const head = new Uint8Array(40)
-    head.set(u64Bytes(change.seq))
-    head.set(entry.hash, 8)
-    txn.put(headKey(change.author), head)
-    this.heads.set(hexOf(change.author), { author: change.author, seq: change.seq, hash: entry.hash })
+    const key = hexOf(change.author)
+    this.heads.set(key, { author: change.author, seq: change.seq, hash: entry.hash })
+    moved.add(key)
+  }
+
+  writeHeads (txn: StoreTxn, moved: Set<string>): void {
+    for (const key of moved) {
+      const h = this.heads.get(key)!
+      const head = new Uint8Array(40)
+      head.set(u64Bytes(h.seq))
+      head.set(h.hash, 8)
+      txn.put(headKey(h.author), head)
+    }
   }
 
   count (collection: string): number {

@@ -61,6 +61,7 @@ export class LocalWriter {
     const outcomes: Array<{ ok: true, result: unknown, event: ChangeEvent | undefined } | { ok: false, error: unknown }> = []
     let shapeIds: number[] = []
     const done = core.store.transact((txn) => {
+      const moved = new Set<string>()
       let last: { change: Change, bytes: Uint8Array, hash: Uint8Array } | undefined
       for (const pending of group) {
         const cache = new DocCache()
@@ -87,7 +88,7 @@ export class LocalWriter {
           core.applyMembership(txn, change)
           core.mergeOps(txn, cache, change)
           core.writeStates(txn, cache)
-          core.appendLog(txn, change, { bytes, hash, signature: null })
+          core.appendLog(txn, change, { bytes, hash, signature: null }, moved)
           last = { change, bytes, hash }
           outcomes.push({ ok: true, result, event: { origin: 'local', author: core.identity.peerId, seq: change.seq, hlc: change.hlc as Hlc, ops } })
         } catch (error) {
@@ -96,8 +97,9 @@ export class LocalWriter {
       }
       if (last !== undefined) {
         // the group's last change carries the signature that covers the whole group
-        core.appendLog(txn, last.change, { bytes: last.bytes, hash: last.hash, signature: core.identity.sign(last.hash) })
+        core.appendLog(txn, last.change, { bytes: last.bytes, hash: last.hash, signature: core.identity.sign(last.hash) }, moved)
       }
+      core.writeHeads(txn, moved)
       shapeIds = core.writeShapes(txn)
     })
     const settled = done.then(() => {

@@ -175,13 +175,14 @@ export class RemoteApplier {
     let held = 0
     await core.store.transact((txn) => {
       const cache = new DocCache()
+      const moved = new Set<string>()
       // runs refused for membership get another chance once a later run changed membership
       let pending = plans
       for (;;) {
         const refused: Array<{ plan: Plan, error: BlazeError, at: number }> = []
         let membershipChanged = false
         for (const plan of pending) {
-          const outcome = this.applyPlan(txn, cache, plan, events)
+          const outcome = this.applyPlan(txn, cache, plan, events, moved)
           held += outcome.held
           membershipChanged ||= outcome.membershipChanged
           if (outcome.refused !== undefined) refused.push({ plan: { author: plan.author, apply: plan.apply.slice(outcome.refused.at), hold: plan.hold }, ...outcome.refused })
@@ -194,6 +195,7 @@ export class RemoteApplier {
         pending = refused.map((r) => r.plan)
       }
       core.writeStates(txn, cache)
+      core.writeHeads(txn, moved)
       shapeIds = core.writeShapes(txn)
     })
     core.table.markPersisted(shapeIds)
@@ -208,7 +210,7 @@ export class RemoteApplier {
    * whole run (on a scratch copy of the membership, since the run may itself grant roles);
    * a refused change cuts the run back to the last signed change before it.
    */
-  private applyPlan (txn: StoreTxn, cache: DocCache, plan: Plan, events: ChangeEvent[]): { held: number, membershipChanged: boolean, refused?: { at: number, error: BlazeError } } {
+  private applyPlan (txn: StoreTxn, cache: DocCache, plan: Plan, events: ChangeEvent[], moved: Set<string>): { held: number, membershipChanged: boolean, refused?: { at: number, error: BlazeError } } {
     const core = this.core
     // another apply may have moved this author's head since verification
     const head = core.heads.get(hexOf(plan.author))
@@ -237,7 +239,7 @@ export class RemoteApplier {
       const p = plan.apply[i]!
       if (core.applyMembership(txn, p.change)) membershipChanged = true
       core.mergeOps(txn, cache, p.change)
-      core.appendLog(txn, p.change, { bytes: p.bytes, hash: p.hash, signature: p.signature })
+      core.appendLog(txn, p.change, { bytes: p.bytes, hash: p.hash, signature: p.signature }, moved)
       core.clock.observe(p.change.hlc)
       events.push({ origin: 'remote', author: core.peerIdOf(plan.author), seq: p.change.seq, hlc: p.change.hlc, ops: p.change.ops })
     }

@@ -48,22 +48,23 @@ export class Members {
 
   /** Why `change` is not allowed, or undefined when it is. Does not modify anything. */
   authorize (change: Change): BlazeError | undefined {
-    const who = peerIdFromPublicKey(change.author)
+    // the peer id (base58) is costly: only errors need it
+    const who = (): string => peerIdFromPublicKey(change.author)
     let role = this.roleOf(change.author)
     for (const op of change.ops) {
       if (op.op === 'genesis') {
         if (change.seq !== 1 || compareBytes(sha256(change.author, op.nonce).subarray(0, 16), this.dbId) !== 0) {
-          return new InvalidChangeError(`${who} claims to have created this database, but the database id does not match its genesis; the change is forged`)
+          return new InvalidChangeError(`${who()} claims to have created this database, but the database id does not match its genesis; the change is forged`)
         }
         role = 'owner'
         continue
       }
-      if (role === null) return new NotAMemberError(`${who} is not a member of this database; an owner or admin must add it first (blaze members add ${who} --role writer)`)
-      if (role === 'reader') return new ForbiddenError(`${who} is a reader and may not write; an owner or admin can grant it the writer role`)
+      if (role === null) return new NotAMemberError(`${who()} is not a member of this database; an owner or admin must add it first (blaze members add ${who()} --role writer)`)
+      if (role === 'reader') return new ForbiddenError(`${who()} is a reader and may not write; an owner or admin can grant it the writer role`)
       if (op.op === 'grant' || op.op === 'revoke') {
-        if (role !== 'owner' && role !== 'admin') return new ForbiddenError(`${who} is a ${role} and may not change roles; only owners and admins may`)
+        if (role !== 'owner' && role !== 'admin') return new ForbiddenError(`${who()} is a ${role} and may not change roles; only owners and admins may`)
         if (role === 'admin' && (this.roleOf(op.peer) === 'owner' || (op.op === 'grant' && op.role === 'owner'))) {
-          return new ForbiddenError(`${who} is an admin and may not change the owner role; only an owner may`)
+          return new ForbiddenError(`${who()} is an admin and may not change the owner role; only an owner may`)
         }
       }
     }

@@ -6,6 +6,7 @@
 import { BlazeError, CorruptionError } from '../errors.ts'
 import { closedError, type Bounds } from './checks.ts'
 import { unsealCopy, unsealView } from './checksum.ts'
+import type { ReusePin } from './lmdb-reuse-pin.ts'
 import type { Bytes, Entry } from './types.ts'
 
 /** The part of lmdb-js's API this store uses, typed as it behaves with binary encodings. */
@@ -26,6 +27,8 @@ export interface LmdbDb {
   remove (key: Bytes): unknown
   transaction<T> (fn: () => T): Promise<T>
   useReadTransaction (): ReadTxn
+  /** ends the shared read transaction unless a range iterator still holds it */
+  resetReadTxn (): void
   close (): Promise<void>
   getStats (): { entryCount: number }
   env: { writeTxn: unknown }
@@ -57,6 +60,8 @@ export class Core {
   /** LMDB range iterators in use by store.range, closed before the environment is */
   readonly cursors: Cursors = new Set()
   readonly snapshots = new Set<{ release: () => void }>()
+  /** encrypted environments only: told when writes start and read transactions end (lmdb-reuse-pin.ts) */
+  pin: ReusePin | undefined
 
   constructor (db: LmdbDb, path: string) {
     this.db = db
@@ -141,6 +146,8 @@ export class Core {
       }
     } finally {
       if (cursors.delete(inner)) closeIterator(inner)
+      // a store range iterator has let go of its read transaction
+      if (cursors === this.cursors) this.pin?.settle()
     }
   }
 

@@ -8,6 +8,9 @@
  *   are held in an Overlay and written only once it has returned (overlay.ts says why).
  *   With `overlappingSync: false` the promise resolves after the commit is fsync'd.
  * - Snapshots are LMDB read transactions.
+ * - With an encryption key, LMDB's cache of decrypted pages could serve a page as it was
+ *   before it was freed and rewritten; a ReusePin (lmdb-reuse-pin.ts) keeps LMDB from reusing
+ *   pages while a cached copy of them may be left.
  * - The directory is checked before LMDB opens it (lmdb-files.ts), because opening an
  *   encrypted environment the wrong way crashes the process.
  */
@@ -18,6 +21,7 @@ import { asyncFnError, checkKey, checkRange, checkValue, closedError, finishedEr
 import { seal, unsealOwn } from './checksum.ts'
 import { closeAll, closeIterator, Core, mapLmdbError, type Cursors, type LmdbDb, type ReadTxn } from './lmdb-core.ts'
 import { checkEncryptionKey, checkKeyAgainstFiles } from './lmdb-files.ts'
+import { ReusePin } from './lmdb-reuse-pin.ts'
 import { ABSENT, merge, Overlay } from './overlay.ts'
 import type { Bytes, Entry, RangeOptions, Store, StoreSnapshot, StoreTxn } from './types.ts'
 
@@ -77,8 +81,17 @@ export class LmdbStore implements Store {
     } catch (error) {
       throw mapLmdbError(error, path)
     }
+    const core = new Core(db, path)
+    if (encryptionKey !== undefined) {
+      try {
+        core.pin = new ReusePin(db, () => core.closed || core.snapshots.size > 0 || core.cursors.size > 0)
+      } catch (error) {
+        void db.close().catch(noop)
+        throw mapLmdbError(error, path)
+      }
+    }
     openPaths.add(path)
-    return new LmdbStore(new Core(db, path))
+    return new LmdbStore(core)
   }
 
   get path (): string {
@@ -127,6 +140,17 @@ export class LmdbStore implements Store {
     const core = this.#core
     if (core.closed) return Promise.reject(closedError())
     if (typeof fn !== 'function') return Promise.reject(new InvalidArgumentError('transact needs a function (txn) => result'))
+    const pin = core.pin
+    // encrypted stores only: now and then, new transactions wait for those in flight (lmdb-reuse-pin.ts)
+    const committed = pin?.mustWait() === true
+      ? new Promise<T>((resolve) => { pin.wait(() => { resolve(this.#submit(fn)) }) })
+      : this.#submit(fn)
+    this.#last = committed
+    return committed
+  }
+
+  #submit<T> (fn: (txn: StoreTxn) => T): Promise<T> {
+    const core = this.#core
     let committed: Promise<T>
     try {
       committed = core.db.transaction(() => {
@@ -152,10 +176,10 @@ export class LmdbStore implements Store {
     } catch (error) {
       return Promise.reject(core.mapError(error))
     }
+    core.pin?.wrote(committed)
     // Returned as is: a wrapping promise per transaction costs a third of the write rate.
     // Errors from the function arrive unchanged; LMDB errors from its reads are mapped
     // where they happen, and a failed commit (disk full…) is not damage.
-    this.#last = committed
     return committed
   }
 
@@ -172,6 +196,7 @@ export class LmdbStore implements Store {
           await this.#last.then(noop, noop)
           for (const snapshot of core.snapshots) snapshot.release()
           closeAll(core.cursors)
+          core.pin?.close()
           await core.db.close()
         } finally {
           openPaths.delete(core.path)
@@ -212,6 +237,7 @@ class LmdbSnapshot implements StoreSnapshot {
     // cursors first: lmdb-js may abort the read transaction under them in done()
     closeAll(this.#cursors)
     txn.done()
+    this.#core.pin?.settle()
   }
 
   #open (): ReadTxn {
