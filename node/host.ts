@@ -25,6 +25,8 @@ export interface HostLimits {
   maxPendingInbound?: number
   /** ms for a new inbound connection to finish its handshakes; default 10 s */
   upgradeTimeoutMs?: number
+  /** ms between liveness pings on each connection; a failed ping closes it; default 10 s */
+  pingIntervalMs?: number
 }
 
 export interface HostOptions {
@@ -70,6 +72,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
       maxIncomingPendingConnections: limits.maxPendingInbound ?? 16,
       inboundUpgradeTimeout: limits.upgradeTimeoutMs ?? 10_000
     },
+    // a peer that stops answering pings (gone, or stalled) loses its connection
+    connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
     services: { identify: identify(), ping: ping() }
   })
   return host as unknown as Host

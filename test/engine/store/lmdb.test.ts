@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,6 +38,159 @@ describe('LmdbStore on disk', function () {
       assert.deepEqual(await verifyLmdbFiles(options), { entries: 500 })
     })
   }
+
+  describe('reads after pages are freed and reused (encrypted LMDB cached decrypted pages across reuse)', function () {
+    const storeAt = (encryptionKey: string | undefined): { options: { path: string, encryptionKey?: string }, store: LmdbStore } => {
+      const options = { path: join(dir, 'db'), ...(encryptionKey === undefined ? {} : { encryptionKey }) }
+      return { options, store: LmdbStore.open(options) }
+    }
+    const value = (store: { get: (k: Uint8Array) => Uint8Array | undefined }, key: Uint8Array): string | undefined => {
+      const v = store.get(key)
+      return v === undefined ? undefined : Buffer.from(v).toString('hex')
+    }
+
+    for (const encryptionKey of [undefined, KEY]) {
+      const label = encryptionKey === undefined ? 'plain' : 'encrypted'
+
+      it(`sees a committed write after a snapshot was released and another taken, and keeps it across reopen (${label})`, async function () {
+        // the model test's counterexample (seed -70217318), written out
+        const k = Uint8Array.of(0)
+        let { options, store } = storeAt(encryptionKey)
+        await store.transact((t) => { t.put(k, Uint8Array.of(1)) })
+        const first = store.snapshot()
+        assert.equal([...store.range({})].length, 1)
+        const batch = await Promise.allSettled([store.transact((t) => { t.put(k, Uint8Array.of(2)) }), store.transact(() => { throw new Error('planned') })])
+        assert.deepEqual(batch.map((r) => r.status), ['fulfilled', 'rejected'])
+        await store.transact((t) => { t.put(k, Uint8Array.of(3)) })
+        assert.equal(value(store, k), '03')
+        assert.equal(value(first, k), '01')
+        first.release()
+        const second = store.snapshot()
+        await store.transact((t) => { t.put(k, Uint8Array.of(4)) })
+        assert.equal(value(store, k), '04', 'a read after transact resolved sees its write')
+        assert.deepEqual(rowsOf(store.range({})), [['00', '04']])
+        assert.equal(value(second, k), '03', 'the snapshot still sees the store as of when it was taken')
+        // the next commit rewrites the page the stale copy was of: it must start from the new value
+        await store.transact((t) => { t.put(Uint8Array.of(5), Uint8Array.of(5)) })
+        assert.deepEqual(rowsOf(store.range({})), [['00', '04'], ['05', '05']])
+        second.release()
+        await store.close()
+        store = LmdbStore.open(options)
+        assert.deepEqual(rowsOf(store.range({})), [['00', '04'], ['05', '05']], 'the write survives reopening')
+        await store.close()
+      })
+
+      it(`keeps read-modify-write counters exact with snapshots and range iterators held across commits (${label})`, async function () {
+        const { options, store } = storeAt(encryptionKey)
+        const rand = xorshift(7)
+        const counters = 64
+        const key = (i: number): Uint8Array => Uint8Array.of(1, i)
+        const count = (v: Uint8Array | undefined): number => v === undefined ? 0 : v[0]! + (v[1]! << 8)
+        const want = new Array<number>(counters).fill(0)
+        const held: Array<{ until: number, release: () => void, check: () => void }> = []
+        const problems: string[] = []
+        for (let round = 0; round < 120; round++) {
+          // a snapshot or an open range iterator, kept for 0 to 3 rounds
+          if (rand() % 3 === 0) {
+            const snap = store.snapshot()
+            const seen = want.slice()
+            held.push({
+              until: round + (rand() % 4),
+              release: () => { snap.release() },
+              check: () => {
+                const i = rand() % counters
+                if (count(snap.get(key(i))) !== seen[i]) problems.push(`round ${round}: snapshot read ${count(snap.get(key(i)))} for ${i}, taken at ${seen[i]!}`)
+              }
+            })
+          } else if (rand() % 3 === 0) {
+            const iter = store.range({})
+            iter.next()
+            held.push({ until: round + (rand() % 4), release: () => { iter.return?.() }, check: () => { iter.next() } })
+          }
+          // a few concurrent transactions: counter bumps, and churn that frees and reuses pages
+          const batch = []
+          for (let n = 1 + (rand() % 3); n > 0; n--) {
+            const bumps = Array.from({ length: 4 }, () => rand() % counters)
+            const churn = Array.from({ length: 6 }, () => rand())
+            batch.push(store.transact((t) => {
+              for (const i of bumps) {
+                const now = count(t.get(key(i)))
+                if (now !== want[i]) problems.push(`round ${round}: transaction read ${now} for ${i}, committed ${want[i]!}`)
+                want[i] = now + 1
+                t.put(key(i), Uint8Array.of((now + 1) & 0xff, (now + 1) >> 8))
+              }
+              for (const c of churn) {
+                if (c % 2 === 0) t.delete(Uint8Array.of(2, c % 200))
+                else t.put(Uint8Array.of(2, c % 200), new Uint8Array(150).fill(c & 0xff))
+              }
+            }))
+          }
+          await Promise.all(batch)
+          for (let i = 0; i < counters; i++) {
+            if (count(store.get(key(i))) !== want[i]) problems.push(`round ${round}: store read ${count(store.get(key(i)))} for ${i}, committed ${want[i]!}`)
+          }
+          for (const h of [...held]) {
+            h.check()
+            if (h.until <= round) {
+              h.release()
+              held.splice(held.indexOf(h), 1)
+            }
+          }
+          if (problems.length > 0) break
+        }
+        for (const h of held) h.release()
+        await store.close()
+        assert.deepEqual(problems.slice(0, 5), [])
+        const again = LmdbStore.open(options)
+        assert.deepEqual(Array.from({ length: counters }, (_, i) => count(again.get(key(i)))), want)
+        await again.close()
+      })
+    }
+
+    for (const encryptionKey of [undefined, KEY]) {
+      it(`applies transactions in the order started when some wait for those in flight (${encryptionKey === undefined ? 'plain' : 'encrypted'})`, async function () {
+        const { store } = storeAt(encryptionKey)
+        const order = Uint8Array.of(9)
+        const append = (letter: string) => (t: { get: (k: Uint8Array) => Uint8Array | undefined, put: (k: Uint8Array, v: Uint8Array) => void }): void => {
+          t.put(order, Buffer.concat([t.get(order) ?? new Uint8Array(0), Buffer.from(letter)]))
+        }
+        const started: Array<Promise<void>> = []
+        // A runs for longer than the encrypted store lets writes go on without a pause, and
+        // starts B and C from inside itself, so they wait for A; D starts once A has resolved
+        const a = store.transact((t) => {
+          const until = performance.now() + 30
+          while (performance.now() < until) { /* a slow transaction function */ }
+          append('A')(t)
+          started.push(store.transact(append('B')), store.transact(append('C')))
+        })
+        await a.then(async () => { started.push(store.transact(append('D'))) })
+        await Promise.all(started)
+        assert.equal(Buffer.from(store.get(order)!).toString(), 'ABCD')
+        await store.close()
+      })
+    }
+
+    it('bounds file growth under transactions that never pause (encrypted)', async function () {
+      const sizes: number[] = []
+      for (const encryptionKey of [undefined, KEY]) {
+        const { options, store } = storeAt(encryptionKey)
+        let next = 0
+        // always four transactions in flight, so that the writer is never idle
+        await Promise.all(Array.from({ length: 4 }, async () => {
+          while (next < 2000) {
+            const i = next++
+            await store.transact((t) => { for (let j = 0; j < 5; j++) t.put(Uint8Array.of((i * 7 + j) % 251, j), new Uint8Array(200).fill(i & 0xff)) })
+          }
+        }))
+        await store.close()
+        sizes.push(statSync(join(options.path, 'data.mdb')).size)
+        rmSync(options.path, { recursive: true, force: true })
+      }
+      const [plain, encrypted] = sizes as [number, number]
+      // holding every freed page back until the writes stop made it about 50 times the plain size
+      assert.ok(encrypted < plain * 8, `encrypted ${encrypted} bytes, plain ${plain}`)
+    })
+  })
 
   it('with an encryption key, no key or value bytes appear in any file', async function () {
     const marker = 'MARKER-7c1e-secret-document-id'
@@ -205,4 +358,19 @@ function classify (run: RunResult): { read: string, detail: string } {
   if (got.wrongValues > 0) return { read: 'wrong values', detail: run.stdout.trim() }
   if (got.extra > 0) return { read: 'extra entries', detail: run.stdout.trim() }
   return { read: 'entries silently missing', detail: run.stdout.trim() }
+}
+
+function rowsOf (entries: Iterable<{ key: Uint8Array, value: Uint8Array }>): Array<[string, string]> {
+  return [...entries].map((e) => [Buffer.from(e.key).toString('hex'), Buffer.from(e.value).toString('hex')])
+}
+
+/** deterministic small random numbers (xorshift32) */
+function xorshift (seed: number): () => number {
+  let x = seed | 0 || 1
+  return () => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return x >>> 0
+  }
 }
