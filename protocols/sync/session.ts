@@ -140,7 +140,12 @@ export class SyncSession {
       await this.fail(error as Error)
     } finally {
       clearTimeout(timer)
+      const wasOpen = !this.closed
       this.finish()
+      // the peer closed its side (or we stopped reading): close ours too, so its session ends
+      if (wasOpen) {
+        try { await this.stream.close() } catch { this.stream.abort(new Error('sync session ended')) }
+      }
     }
   }
 

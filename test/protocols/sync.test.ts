@@ -118,6 +118,18 @@ describe('sync protocol over in-memory streams', function () {
     assert.equal(a.stateHash(), hash)
   })
 
+  it('closing one side ends both sessions', async () => {
+    const a = await db()
+    const b = await member(a)
+    const [sa, sb] = await connect(a, b)
+    await a.collection('x').insert({ id: 'one' })
+    await until(b, () => b.collection('x').get('one') !== undefined)
+    await sa.close()
+    await Promise.all([sa.done, sb.done])
+    assert.equal(sa.error, undefined)
+    assert.equal(sb.error, undefined)
+  })
+
   it('a peer that never says hello is cut off after the timeout', async () => {
     const a = await db()
     const [sa, raw] = await streamPair()

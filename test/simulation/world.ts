@@ -41,13 +41,15 @@ export type Step =
   | { type: 'cut', links: number[], kind: 'partition' | 'flaky' }
   /** bring these links back (new stream pair, new sessions) where both ends are present */
   | { type: 'heal', links: number[] }
-  /** the node drops off: its streams are aborted; it keeps writing offline */
-  | { type: 'leave', node: number }
+  /** the node goes offline (its sessions closed, or its streams dropped); it keeps writing */
+  | { type: 'leave', node: number, how: 'close' | 'drop' }
   | { type: 'return', node: number }
 
 export interface World {
   nodes: number
   links: Link[]
+  /** per link, the sync batch size its sessions use: small ones cut catch-ups into many frames */
+  batchBytes: number[]
   steps: Step[]
   docIds: string[]
   counters: string[]
@@ -69,6 +71,7 @@ const FIELDS = ['a', 'b', 'c']
 export function makeWorld (rng: Prng, options: WorldOptions): World {
   const n = options.nodes
   const links = topology(rng, n, Math.round(n * (options.extraEdges ?? 0.5)))
+  const batchBytes = links.map(() => rng.pick([512, 4096, 64 * 1024, 256 * 1024]))
   const maxAway = options.maxAway ?? Math.max(1, Math.floor(n / 8))
   const steps: Step[] = []
   const cut = new Set<number>()
@@ -131,7 +134,7 @@ export function makeWorld (rng: Prng, options: WorldOptions): World {
       case 'leave': {
         const node = rng.pick(Array.from({ length: n }, (_, i) => i).filter((i) => !away.has(i)))
         away.add(node)
-        steps.push({ type: 'leave', node })
+        steps.push({ type: 'leave', node, how: rng.chance(0.5) ? 'close' : 'drop' })
         break
       }
       case 'return': {
@@ -147,7 +150,7 @@ export function makeWorld (rng: Prng, options: WorldOptions): World {
         break
     }
   }
-  return { nodes: n, links, steps, docIds: DOC_IDS, counters: COUNTERS }
+  return { nodes: n, links, batchBytes, steps, docIds: DOC_IDS, counters: COUNTERS }
 }
 
 function writeOp (rng: Prng, node: number, logId: (node: number) => string): WriteOp {
