@@ -6,12 +6,12 @@
  *   it (`id = SHA-256(owner key ‖ nonce)[0..16]`), so any replica can check it knowing only
  *   the id.
  * - `grant`/`revoke` ops by an owner or admin set a member's role; each member's role is a
- *   last-writer-wins register ordered by (hlc, author, op index), like document fields.
+ *   history ordered by (hlc, author, op index), like document fields; the latest is current.
  * - owner: everything; admin: documents and roles other than owner, not the owner's;
  *   writer: documents; reader: nothing (reads its replica only).
  *
- * A change is judged against the membership as this replica knows it when the change is
- * applied (runs are ordered so that grants arrive before the changes they allow).
+ * A change is judged by its author's role at the change's clock (see `Members`); runs are
+ * sent in clock order so that grants arrive before the changes they allow.
  */
 import { encode, decode, type Value } from '../codec/index.ts'
 import { sha256 } from '../crypto/hash.ts'
@@ -21,28 +21,48 @@ import type { Hlc } from '../clock/hlc.ts'
 import type { Change, Role } from '../log/change.ts'
 import { ForbiddenError, InvalidChangeError, NotAMemberError, type BlazeError } from '../errors.ts'
 
-export interface Member {
-  role: Role | null
-  stamp: Stamp
-}
+interface Entry { role: Role | null, stamp: Stamp }
 
 function hex (bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
+/**
+ * Each member's role history (grants and revokes in stamp order). A change is judged by its
+ * author's role *at the change's clock*, so a write made before a revocation stays valid
+ * wherever and whenever it arrives; a write stamped after a revocation is refused by every
+ * replica that knows of the revocation.
+ */
 export class Members {
-  private readonly byKey = new Map<string, Member & { key: Uint8Array }>()
+  private readonly byKey = new Map<string, { key: Uint8Array, history: Entry[] }>()
   private readonly dbId: Uint8Array
 
   constructor (dbId: Uint8Array) { this.dbId = dbId }
 
+  /** the current role */
   roleOf (key: Uint8Array): Role | null {
-    return this.byKey.get(hex(key))?.role ?? null
+    const h = this.byKey.get(hex(key))?.history
+    return h === undefined || h.length === 0 ? null : h[h.length - 1]!.role
+  }
+
+  /** the role in force just before `stamp` */
+  roleAt (key: Uint8Array, stamp: Stamp): Role | null {
+    const h = this.byKey.get(hex(key))?.history
+    if (h === undefined) return null
+    let role: Role | null = null
+    for (const e of h) {
+      if (compareStamps(e.stamp, stamp) >= 0) break
+      role = e.role
+    }
+    return role
   }
 
   list (): Array<{ key: Uint8Array, role: Role }> {
     const out: Array<{ key: Uint8Array, role: Role }> = []
-    for (const m of this.byKey.values()) if (m.role !== null) out.push({ key: m.key, role: m.role })
+    for (const m of this.byKey.values()) {
+      const role = m.history[m.history.length - 1]?.role ?? null
+      if (role !== null) out.push({ key: m.key, role })
+    }
     return out
   }
 
@@ -50,7 +70,8 @@ export class Members {
   authorize (change: Change): BlazeError | undefined {
     // the peer id (base58) is costly: only errors need it
     const who = (): string => peerIdFromPublicKey(change.author)
-    let role = this.roleOf(change.author)
+    const at: Stamp = { hlc: change.hlc, author: change.author, idx: -1 }
+    let role = this.roleAt(change.author, at)
     for (const op of change.ops) {
       if (op.op === 'genesis') {
         if (change.seq !== 1 || compareBytes(sha256(change.author, op.nonce).subarray(0, 16), this.dbId) !== 0) {
@@ -59,11 +80,11 @@ export class Members {
         role = 'owner'
         continue
       }
-      if (role === null) return new NotAMemberError(`${who()} is not a member of this database; an owner or admin must add it first (blaze members add ${who()} --role writer)`)
+      if (role === null) return new NotAMemberError(`${who()} is not a member of this database (at the time of its change); an owner or admin must add it first (blaze members add ${who()} --role writer)`)
       if (role === 'reader') return new ForbiddenError(`${who()} is a reader and may not write; an owner or admin can grant it the writer role`)
       if (op.op === 'grant' || op.op === 'revoke') {
         if (role !== 'owner' && role !== 'admin') return new ForbiddenError(`${who()} is a ${role} and may not change roles; only owners and admins may`)
-        if (role === 'admin' && (this.roleOf(op.peer) === 'owner' || (op.op === 'grant' && op.role === 'owner'))) {
+        if (role === 'admin' && (this.roleAt(op.peer, at) === 'owner' || (op.op === 'grant' && op.role === 'owner'))) {
           return new ForbiddenError(`${who()} is an admin and may not change the owner role; only an owner may`)
         }
       }
@@ -76,40 +97,43 @@ export class Members {
     let changed = false
     change.ops.forEach((op, idx) => {
       const stamp: Stamp = { hlc: change.hlc, author: change.author, idx }
-      if (op.op === 'genesis') changed = this.set(change.author, 'owner', stamp) || changed
-      else if (op.op === 'grant') changed = this.set(op.peer, op.role, stamp) || changed
-      else if (op.op === 'revoke') changed = this.set(op.peer, null, stamp) || changed
+      if (op.op === 'genesis') changed = this.record(change.author, 'owner', stamp) || changed
+      else if (op.op === 'grant') changed = this.record(op.peer, op.role, stamp) || changed
+      else if (op.op === 'revoke') changed = this.record(op.peer, null, stamp) || changed
     })
     return changed
   }
 
-  private set (key: Uint8Array, role: Role | null, stamp: Stamp): boolean {
+  private record (key: Uint8Array, role: Role | null, stamp: Stamp): boolean {
     const k = hex(key)
-    const current = this.byKey.get(k)
-    if (current !== undefined && compareStamps(current.stamp, stamp) >= 0) return false
-    this.byKey.set(k, { key: key.slice(), role, stamp })
+    let m = this.byKey.get(k)
+    if (m === undefined) this.byKey.set(k, m = { key: key.slice(), history: [] })
+    let i = m.history.length
+    while (i > 0 && compareStamps(m.history[i - 1]!.stamp, stamp) > 0) i--
+    if (i > 0 && compareStamps(m.history[i - 1]!.stamp, stamp) === 0) return false
+    m.history.splice(i, 0, { role, stamp })
     return true
   }
 
   clone (): Members {
     const copy = new Members(this.dbId)
-    for (const [k, m] of this.byKey) copy.byKey.set(k, m)
+    for (const [k, m] of this.byKey) copy.byKey.set(k, { key: m.key, history: [...m.history] })
     return copy
   }
 
   /** Canonical encoding: what is stored, and what `stateHash` covers. */
   encode (): Uint8Array {
     const out: Record<string, Value> = {}
-    for (const [k, m] of this.byKey) out[k] = [m.role, m.stamp.hlc, m.stamp.author, m.stamp.idx]
+    for (const [k, m] of this.byKey) out[k] = m.history.map((e) => [e.role, e.stamp.hlc, e.stamp.author, e.stamp.idx])
     return encode(out)
   }
 
   static decode (dbId: Uint8Array, bytes: Uint8Array | undefined): Members {
     const members = new Members(dbId)
     if (bytes === undefined) return members
-    const value = decode(bytes) as Record<string, [Role | null, Hlc, Uint8Array, number]>
-    for (const [k, [role, hlc, author, idx]] of Object.entries(value)) {
-      members.byKey.set(k, { key: Uint8Array.from(Buffer.from(k, 'hex')), role, stamp: { hlc, author, idx } })
+    const value = decode(bytes) as Record<string, Array<[Role | null, Hlc, Uint8Array, number]>>
+    for (const [k, history] of Object.entries(value)) {
+      members.byKey.set(k, { key: Uint8Array.from(Buffer.from(k, 'hex')), history: history.map(([role, hlc, author, idx]) => ({ role, stamp: { hlc, author, idx } })) })
     }
     return members
   }
