@@ -24,6 +24,7 @@ import type { Store } from './store/types.ts'
 import { prepareDataDir } from './data-dir.ts'
 import { lockDir } from './db/lock.ts'
 import { Core, hexOf, type ChangeEvent } from './db/core.ts'
+import { stateToValue } from './crdt/state.ts'
 import { LocalWriter } from './db/local-writer.ts'
 import { RemoteApplier, type ApplyResult } from './db/remote-apply.ts'
 import { Collection, DirectBackend, TxBackend } from './db/collection.ts'
@@ -266,7 +267,7 @@ export class Database {
         chunks.push(len, key, canonical)
       }
       add(metaKey('members'), this.core.members.encode())
-      for (const { key, value } of snapshot.range(prefixRange(PREFIX.doc))) add(key, encode(this.core.decodeValue(value)))
+      for (const { key, value } of snapshot.range(prefixRange(PREFIX.doc))) add(key, encode(stateToValue(this.core.stateOf(value))))
       return hexOf(sha256(...chunks))
     } finally {
       snapshot.release()

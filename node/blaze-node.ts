@@ -51,6 +51,7 @@ export class BlazeNode extends EventTarget {
   private readonly counters = { applied: 0, bytesIn: 0, bytesOut: 0, rejected: {} as Record<string, number> }
   private readonly peerVectors = new Map<string, VersionVector>()
   private unsubscribe: (() => void) | undefined
+  private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
 
   private constructor (db: Database, host: Host, options: BlazeNodeOptions) {
@@ -89,6 +90,13 @@ export class BlazeNode extends EventTarget {
     this.unsubscribe = this.db.subscribe((event) => {
       if (event.ops.some((op) => op.op === 'grant')) void this.dialKnownMembers()
     })
+    // changes held for clock drift apply once the local clock catches up
+    this.heldTimer = setInterval(() => {
+      if (this.db.stats().held > 0) {
+        void this.db.retryHeld().then((n) => { if (n > 0) this.log(`applied ${n} held change(s)`) }, () => {})
+      }
+    }, 5_000)
+    this.heldTimer.unref()
     await host.start()
   }
 
@@ -234,6 +242,7 @@ export class BlazeNode extends EventTarget {
     if (this.stopped) return
     this.stopped = true
     this.unsubscribe?.()
+    if (this.heldTimer !== undefined) clearInterval(this.heldTimer)
     for (const r of this.retries.values()) if (r.timer !== undefined) clearTimeout(r.timer)
     await Promise.all([...this.sessions.values()].map(async (s) => { await s.close() }))
     await this.host.stop()

@@ -133,7 +133,7 @@ function * scanCollection (core: Core, collection: string): Iterable<{ id: strin
   const snapshot = core.store.snapshot()
   try {
     for (const { key, value } of snapshot.range(collectionRange(collection))) {
-      const doc = materialize(core.stateOf(value), true)
+      const doc = core.docOf(value)
       if (doc !== undefined) yield { id: docKeyParts(key).id, doc }
     }
   } finally {

@@ -3,17 +3,17 @@
  * used for local writes and replicated ones alike, inside one store transaction, so that
  * log append, document merge and counts commit together or not at all.
  */
-import { StructureTable, encode, type Value } from '../codec/index.ts'
+import { StructureTable, encode } from '../codec/index.ts'
 import type { HybridClock, Hlc } from '../clock/hlc.ts'
 import type { Identity, PeerIdString } from '../crypto/identity.ts'
 import { peerIdFromPublicKey } from '../crypto/identity.ts'
 import type { Store, StoreReader, StoreTxn } from '../store/types.ts'
-import { exists, materialize, mergeRegister, stateFromValue, stateToValue, type Doc, type Register } from '../crdt/index.ts'
+import { exists, materialize, mergeRegister, type Doc, type Register } from '../crdt/index.ts'
+import { decodeState, decodeWholeDoc, encodeState } from './state-codec.ts'
 import { isDocOp, registerOf } from '../crdt/ops.ts'
 import type { Change, Op } from '../log/change.ts'
 import { encodeStoredEntry, type StoredEntry } from '../log/entry.ts'
 import { countKey, docKey, headKey, logKey, metaKey, readU64, shapeKey, u64Bytes, PREFIX, prefixRange } from '../keys.ts'
-import { CorruptionError } from '../errors.ts'
 import { Members, changesMembership } from '../security/members.ts'
 
 export interface Head { seq: number, hash: Uint8Array }
@@ -79,20 +79,17 @@ export class Core {
   }
 
   stateOf (raw: Uint8Array): Register[] {
-    return stateFromValue(this.decodeValue(raw))
+    return decodeState(this.table, raw)
   }
 
-  decodeValue (raw: Uint8Array): Value {
-    try {
-      return this.table.decode(raw)
-    } catch (cause) {
-      throw new CorruptionError('a stored document does not decode; the data file is damaged — restore from a replica or backup', { cause })
-    }
+  /** The live document in stored state bytes, or undefined (deleted). */
+  docOf (raw: Uint8Array): Doc | undefined {
+    return decodeWholeDoc(this.table, raw) ?? materialize(this.stateOf(raw), true)
   }
 
   readDoc (reader: StoreReader, collection: string, id: string): Doc | undefined {
-    const state = this.readState(reader, docKey(collection, id))
-    return state === undefined ? undefined : materialize(state, true)
+    const raw = reader.get(docKey(collection, id))
+    return raw === undefined ? undefined : this.docOf(raw)
   }
 
   /** Cached state of a document within one transaction (decoded once). */
@@ -125,7 +122,7 @@ export class Core {
     const countDelta = new Map<string, number>()
     for (const entry of cache.states.values()) {
       if (entry.state === entry.before) continue
-      txn.put(entry.key, this.table.encode(stateToValue(entry.state)))
+      txn.put(entry.key, encodeState(this.table, entry.state))
       const was = exists(entry.before)
       const is = exists(entry.state)
       if (was !== is) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (is ? 1 : -1))
