@@ -27,7 +27,7 @@ import { Core, hexOf, type ChangeEvent } from './db/core.ts'
 import { stateToValue } from './crdt/state.ts'
 import { LocalWriter } from './db/local-writer.ts'
 import { RemoteApplier, type ApplyResult } from './db/remote-apply.ts'
-import { Collection, DirectBackend, TxBackend } from './db/collection.ts'
+import { Collection, DirectBackend, TxBackend, type CollectionContext } from './db/collection.ts'
 import { newId } from './db/ids.ts'
 import { decodeChangeBatch, decodeStoredEntry, encodeChangeBatch, FRAME_CHANGES, type SignedChange } from './log/entry.ts'
 import type { VersionVector } from './log/version-vector.ts'
@@ -78,7 +78,7 @@ export class Database {
   private readonly listeners = new Set<ChangeListener>()
   private readonly direct: DirectBackend
   private readonly collections = new Map<string, Collection>()
-  private readonly makeId: () => string
+  private readonly context: CollectionContext
   private readonly release: () => void
   private readonly counters = { local: 0, remote: 0 }
   private closed = false
@@ -88,7 +88,7 @@ export class Database {
     this.core = core
     this.id = hexOf(core.dbId)
     this.peerId = core.identity.peerId
-    this.makeId = makeId
+    this.context = { makeId, collection: (name) => this.collection(name), subscribe: (listener) => this.subscribe(listener) }
     this.release = release
     this.writer = new LocalWriter(core, (events) => this.emit(events))
     this.applier = new RemoteApplier(core, (events) => this.emit(events))
@@ -117,7 +117,7 @@ export class Database {
     this.checkOpen()
     let c = this.collections.get(name)
     if (c === undefined) {
-      c = new Collection(name, this.direct, this.makeId)
+      c = new Collection(name, this.direct, this.context)
       this.collections.set(name, c)
     }
     return c
@@ -131,7 +131,13 @@ export class Database {
   async transaction<T> (fn: (tx: { collection: (name: string) => Collection }) => Promise<T> | T): Promise<T> {
     this.checkOpen()
     const backend = new TxBackend(this.core)
-    const result = await fn({ collection: (name: string) => new Collection(name, backend, this.makeId) })
+    const collections = new Map<string, Collection>()
+    const collection = (name: string): Collection => {
+      let c = collections.get(name)
+      if (c === undefined) collections.set(name, c = new Collection(name, backend, { ...this.context, collection }))
+      return c
+    }
+    const result = await fn({ collection })
     backend.finish()
     if (backend.ops.length > 0) await this.writer.write(() => ({ ops: backend.ops, result: undefined }))
     return result

@@ -65,3 +65,6 @@ export const TransactionFinishedError = defineError('TransactionFinishedError', 
 export const NonCanonicalError = defineError('NonCanonicalError', 'ERR_NON_CANONICAL')
 export const UnknownStructureError = defineError('UnknownStructureError', 'ERR_UNKNOWN_STRUCTURE')
 export const AlreadyExistsError = defineError('AlreadyExistsError', 'ERR_ALREADY_EXISTS')
+
+// Queries: a bad filter, sort, projection, aggregation or cursor
+export const QueryError = defineError('QueryError', 'ERR_QUERY')

@@ -11,7 +11,8 @@
  */
 export { open, Database } from './database.ts'
 export type { OpenOptions, ChangeListener, Stats } from './database.ts'
-export type { Collection, Document, Filter } from './db/collection.ts'
+export type { Collection, Document, Filter, FindOptions, Join } from './db/collection.ts'
+export type { AggregateRow, AggregateSpec, Explanation, Page, QueryBuilder, QuerySpec, SortInput } from './query/index.ts'
 export type { ChangeEvent, Origin } from './db/core.ts'
 export type { ApplyResult, Rejection } from './db/remote-apply.ts'
 export type { VersionVector } from './log/version-vector.ts'

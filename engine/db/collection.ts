@@ -4,7 +4,6 @@
  * reads see the transaction's own writes).
  */
 import type { Value } from '../codec/index.ts'
-import { encode } from '../codec/index.ts'
 import { exists, materialize, mergeRegister, type Doc, type Register } from '../crdt/register.ts'
 import { isDocOp, registerOf } from '../crdt/ops.ts'
 import type { Hlc } from '../clock/hlc.ts'
@@ -14,10 +13,15 @@ import { collectionRange, docKey, docKeyParts } from '../keys.ts'
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, TransactionAbortedError } from '../errors.ts'
 import type { Core } from './core.ts'
 import type { LocalWriter } from './local-writer.ts'
-import { checkName, checkPath, docBody, getPath, isPlainObject, patchOps, stripUndefined } from './patch.ts'
+import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch.ts'
+import type { ChangeEvent } from './core.ts'
+import type { AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder } from '../query/index.ts'
+import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type Queryable } from './queries.ts'
+
+export type { Filter } from '../query/index.ts'
+export type { FindOptions, Join } from './queries.ts'
 
 export type Document = { id: string, [field: string]: Value }
-export type Filter = Record<string, Value>
 
 /** Builds a write's ops, given whether the document exists now (at commit time). */
 type Build<T> = (exists: boolean) => { ops: Op[], result: T }
@@ -141,32 +145,41 @@ function * scanCollection (core: Core, collection: string): Iterable<{ id: strin
   }
 }
 
-function valuesEqual (a: Value | undefined, b: Value): boolean {
-  if (a === undefined) return false
-  if (a === null || typeof a !== 'object') return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b))
-  if (b === null || typeof b !== 'object') return false
-  return Buffer.compare(encode(a), encode(b)) === 0
+/** What a collection needs from its database besides a backend. */
+export interface CollectionContext {
+  makeId: () => string
+  /** another collection of the same database (and transaction, if any), for joins */
+  collection: (name: string) => Collection
+  subscribe: (listener: (event: ChangeEvent) => void) => () => void
 }
 
-export function matches (doc: Document, filter: Filter): boolean {
-  for (const key of Object.keys(filter)) {
-    const expected = filter[key]!
-    const actual = key === 'id' ? doc.id : getPath(doc, key.split('.'))
-    if (!valuesEqual(actual, expected)) return false
-  }
-  return true
-}
-
-export class Collection {
+export class Collection implements Queryable {
   readonly name: string
   private readonly backend: CollectionBackend
-  private readonly makeId: () => string
+  private readonly context: CollectionContext
 
-  constructor (name: string, backend: CollectionBackend, makeId: () => string) {
+  constructor (name: string, backend: CollectionBackend, context: CollectionContext) {
     this.name = checkName(name, 'a collection name')
     this.backend = backend
-    this.makeId = makeId
+    this.context = context
   }
+
+  private makeId (): string { return this.context.makeId() }
+
+  /** @internal the collection's documents as a query source (one snapshot per scan) */
+  source (): DocSource {
+    const { backend, name } = this
+    return { * scan () { for (const { id, doc } of backend.scan(name)) yield withId(id, doc) } }
+  }
+
+  /** @internal */
+  other (name: string): { get: (id: string) => Document | undefined, source: () => DocSource } {
+    const c = this.context.collection(name)
+    return { get: (id) => c.get(id), source: () => c.source() }
+  }
+
+  /** @internal */
+  subscribe (listener: (event: ChangeEvent) => void): () => void { return this.context.subscribe(listener) }
 
   /** Inserts a new document; returns its id (the document's own `id`, or a new one). */
   insert (doc: Record<string, unknown>): Promise<string> {
@@ -265,15 +278,36 @@ export class Collection {
     }
   }
 
-  /** Documents whose fields equal the filter's (dotted keys reach nested fields). */
-  find (filter: Filter = {}): Document[] {
-    if (!isPlainObject(filter)) throw new InvalidArgumentError('a filter is a plain object of field → value, such as { status: "open" }')
-    const out: Document[] = []
-    for (const { id, doc } of this.backend.scan(this.name)) {
-      const d = withId(id, doc)
-      if (matches(d, filter)) out.push(d)
-    }
-    return out
+  /**
+   * Documents matching a filter — `{ status: 'open', votes: { gte: 3 }, 'owner.name': 'ada' }`,
+   * with `eq ne gt gte lt lte in nin exists contains startsWith` and `and`/`or`/`not` —
+   * sorted, paged, projected, and optionally joined with another collection:
+   * `find({ status: 'open' }, { sort: [{ path: 'votes', dir: 'desc' }], limit: 10, join: { from: 'users', localField: 'author' } })`.
+   */
+  find (filter: Filter = {}, options: FindOptions = {}): Document[] {
+    return find(this, filter, options) as Document[]
+  }
+
+  /** One page of results and the cursor of the next (stable while data changes). */
+  findPage (filter: Filter = {}, options: Omit<FindOptions, 'join'> = {}): Page {
+    return findPage(this, filter, options)
+  }
+
+  /** The fluent form: `query().where('status', '==', 'open').orderBy('votes', 'desc').limit(20).run()`. */
+  query (): QueryBuilder { return builder(this) }
+
+  /** count/sum/avg/min/max, optionally per group: `aggregate({ groupBy: 'status', aggregates: { n: { count: true } } })`. */
+  aggregate (spec: AggregateSpec): AggregateRow[] { return aggregateOf(this, spec) }
+
+  /** How a query runs: strategy, documents examined and returned. */
+  explain (filter: Filter = {}, options: Omit<FindOptions, 'join'> = {}): Explanation { return explainFind(this, filter, options) }
+
+  /**
+   * A live query: `listener` gets the results now and again whenever a local or remote
+   * change alters them (and only then). Returns an unsubscribe function.
+   */
+  live (filter: Filter, options: FindOptions, listener: (docs: Document[]) => void): () => void {
+    return live(this, filter, options, listener as (docs: QueryDoc[]) => void)
   }
 
   /** Number of documents in the collection. */

@@ -1,0 +1,23 @@
+/**
+ * Where a query reads documents from. Today every source is a full scan; the seam for
+ * indexes is here: an index-backed source will add range scans over a path (for example
+ * `scanRange(path, lower, upper): Iterable<Doc>`), and a planner will pick one from the
+ * plan's `sargable` conditions, still applying the whole filter to what it returns.
+ */
+import type { Value } from '../codec/index.ts'
+
+/** A document as queries see it: its id plus its fields. */
+export type Doc = { id: string, [field: string]: Value }
+
+export interface DocSource {
+  /**
+   * Every document, each once, in any order. A query may stop early (it calls the
+   * iterator's `return`), so a source holding a snapshot should release it in `finally`.
+   */
+  scan (): Iterable<Doc>
+}
+
+/** A source over documents held in memory (tests, small data, a transaction's overlay). */
+export function arraySource (docs: Iterable<Doc>): DocSource {
+  return { scan: () => docs }
+}
