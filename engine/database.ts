@@ -31,7 +31,9 @@ import { Collection, DirectBackend, TxBackend, type CollectionContext } from './
 import { newId } from './db/ids.ts'
 import { decodeChangeBatch, decodeStoredEntry, encodeChangeBatch, FRAME_CHANGES, type SignedChange } from './log/entry.ts'
 import type { VersionVector } from './log/version-vector.ts'
-import { authorRange, logKey, metaKey, PREFIX, prefixRange, readU64 } from './keys.ts'
+import { authorRange, collectionRange, docKeyParts, indexDefKey, logKey, metaKey, PREFIX, prefixRange, readU64, u64Bytes } from './keys.ts'
+import { encodeDef, indexKey, indexRange, type IndexDef } from './index/indexes.ts'
+import { checkName } from './db/patch.ts'
 import { decodeChange, ROLES, type Op, type Role } from './log/change.ts'
 import { DatabaseClosedError, InvalidArgumentError, InvalidChangeError } from './errors.ts'
 
@@ -88,7 +90,13 @@ export class Database {
     this.core = core
     this.id = hexOf(core.dbId)
     this.peerId = core.identity.peerId
-    this.context = { makeId, collection: (name) => this.collection(name), subscribe: (listener) => this.subscribe(listener) }
+    this.context = {
+      makeId,
+      collection: (name) => this.collection(name),
+      subscribe: (listener) => this.subscribe(listener),
+      createIndex: async (collection, fields, options) => { await this.createIndex(collection, fields, options) },
+      dropIndex: async (collection, name) => { await this.dropIndex(collection, name) }
+    }
     this.release = release
     this.writer = new LocalWriter(core, (events) => this.emit(events))
     this.applier = new RemoteApplier(core, (events) => this.emit(events))
@@ -164,6 +172,57 @@ export class Database {
       roleOf: (peerId) => core.members.roleOf(publicKeyFromPeerId(peerId)),
       list: () => core.members.list().map((m) => ({ peerId: core.peerIdOf(m.key), role: m.role }))
     }
+  }
+
+  /** @internal see Collection.createIndex */
+  async createIndex (collection: string, fields: string[], options: { name?: string, onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
+    this.checkOpen()
+    checkName(collection, 'a collection name')
+    if (!Array.isArray(fields) || fields.length === 0 || fields.some((f) => typeof f !== 'string' || f === '' || f.split('.').some((p) => p === ''))) {
+      throw new InvalidArgumentError(`an index needs one or more field paths, such as "status" or ["status", "owner.name"], got ${JSON.stringify(fields)}`)
+    }
+    const name = options.name ?? fields.join('+')
+    const existing = this.core.indexes.get(collection)?.find((d) => d.name === name)
+    if (existing !== undefined) {
+      if (existing.fields.join('\u0000') === fields.join('\u0000')) return
+      throw new InvalidArgumentError(`${collection} already has an index named ${name} on other fields; drop it first or choose another name`)
+    }
+    const core = this.core
+    await core.store.transact((txn) => {
+      const seq = txn.get(metaKey('indexseq'))
+      const id = (seq === undefined ? 0 : readU64(seq)) + 1
+      const def: IndexDef = { id, collection, name, fields: [...fields] }
+      txn.put(metaKey('indexseq'), u64Bytes(id))
+      txn.put(indexDefKey(collection, name), encodeDef(def))
+      const total = core.count(collection)
+      let done = 0
+      for (const { key, value } of txn.range(collectionRange(collection))) {
+        const doc = core.docOf(value)
+        if (doc !== undefined) txn.put(indexKey(def, docKeyParts(key).id, doc), new TextEncoder().encode(docKeyParts(key).id))
+        if (++done % 1000 === 0) options.onProgress?.(done, total)
+      }
+      options.onProgress?.(total, total)
+      // from here on every transaction maintains it
+      core.addIndex(def)
+    })
+  }
+
+  /** @internal see Collection.dropIndex */
+  async dropIndex (collection: string, name: string): Promise<void> {
+    this.checkOpen()
+    const core = this.core
+    const def = core.indexes.get(collection)?.find((d) => d.name === name)
+    if (def === undefined) return
+    await core.store.transact((txn) => {
+      for (const { key } of txn.range(indexRange(def.id))) txn.delete(key)
+      txn.delete(indexDefKey(collection, name))
+      core.indexes.set(collection, (core.indexes.get(collection) ?? []).filter((d) => d.name !== name))
+    })
+  }
+
+  /** The indexes declared on this replica. */
+  indexes (): Array<{ collection: string, name: string, fields: string[] }> {
+    return [...this.core.indexes.values()].flat().map((d) => ({ collection: d.collection, name: d.name, fields: [...d.fields] }))
   }
 
   /** Calls `listener` for every applied change, local or remote. Returns an unsubscribe. */

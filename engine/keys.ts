@@ -10,11 +10,13 @@
  * | P      | P ‖ author(32) ‖ seq (u64 BE)       | held (too far in the future)   |
  * | S      | S ‖ shape id (u32 BE)               | shared structure keys          |
  * | M      | M ‖ name                            | metadata (db id, genesis, …)   |
+ * | I      | I ‖ index id ‖ values ‖ doc id      | doc id (index/indexes.ts)      |
+ * | X      | X ‖ collection ‖ 0x00 ‖ index name  | index definition               |
  */
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
-export const PREFIX = { doc: 0x44, count: 0x43, log: 0x4c, head: 0x48, held: 0x50, shape: 0x53, meta: 0x4d } as const
+export const PREFIX = { doc: 0x44, count: 0x43, log: 0x4c, head: 0x48, held: 0x50, shape: 0x53, meta: 0x4d, index: 0x49, indexDef: 0x58 } as const
 
 function withPrefix (prefix: number, ...parts: Uint8Array[]): Uint8Array {
   let n = 1
@@ -82,6 +84,7 @@ export function shapeKey (id: number): Uint8Array {
   return out
 }
 export function metaKey (name: string): Uint8Array { return withPrefix(PREFIX.meta, enc.encode(name)) }
+export function indexDefKey (collection: string, name: string): Uint8Array { return withPrefix(PREFIX.indexDef, enc.encode(collection), ZERO, enc.encode(name)) }
 
 /** [gte, lt) covering every key with one prefix byte */
 export function prefixRange (prefix: number): { gte: Uint8Array, lt: Uint8Array } {

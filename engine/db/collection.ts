@@ -15,7 +15,8 @@ import type { Core } from './core.ts'
 import type { LocalWriter } from './local-writer.ts'
 import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch.ts'
 import type { ChangeEvent } from './core.ts'
-import type { AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder } from '../query/index.ts'
+import type { Access, AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder, QueryPlan } from '../query/index.ts'
+import { chooseIndex, idsIn } from '../index/indexes.ts'
 import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type Queryable } from './queries.ts'
 
 export type { Filter } from '../query/index.ts'
@@ -27,6 +28,8 @@ export type Document = { id: string, [field: string]: Value }
 type Build<T> = (exists: boolean) => { ops: Op[], result: T }
 
 export interface CollectionBackend {
+  /** an index-backed way to read a plan's candidates, when an index helps */
+  access?: (collection: string, plan: QueryPlan) => Access | undefined
   get (collection: string, id: string): Doc | undefined
   scan (collection: string): Iterable<{ id: string, doc: Doc }>
   count (collection: string): number
@@ -47,6 +50,30 @@ export class DirectBackend implements CollectionBackend {
 
   scan (collection: string): Iterable<{ id: string, doc: Doc }> {
     return scanCollection(this.core, collection)
+  }
+
+  access (collection: string, plan: QueryPlan): Access | undefined {
+    const defs = this.core.indexes.get(collection)
+    if (defs === undefined || defs.length === 0) return undefined
+    const chosen = chooseIndex(defs, plan)
+    if (chosen === undefined) return undefined
+    const core = this.core
+    return {
+      strategy: 'index',
+      index: chosen.def.name,
+      * scan () {
+        const snapshot = core.store.snapshot()
+        try {
+          for (const id of idsIn(snapshot, chosen.ranges)) {
+            const raw = snapshot.get(docKey(collection, id))
+            const doc = raw === undefined ? undefined : core.docOf(raw)
+            if (doc !== undefined) yield withId(id, doc)
+          }
+        } finally {
+          snapshot.release()
+        }
+      }
+    }
   }
 
   count (collection: string): number { return this.core.count(collection) }
@@ -151,6 +178,8 @@ export interface CollectionContext {
   /** another collection of the same database (and transaction, if any), for joins */
   collection: (name: string) => Collection
   subscribe: (listener: (event: ChangeEvent) => void) => () => void
+  createIndex: (collection: string, fields: string[], options: { name?: string, onProgress?: (done: number, total: number) => void }) => Promise<void>
+  dropIndex: (collection: string, name: string) => Promise<void>
 }
 
 export class Collection implements Queryable {
@@ -169,8 +198,23 @@ export class Collection implements Queryable {
   /** @internal the collection's documents as a query source (one snapshot per scan) */
   source (): DocSource {
     const { backend, name } = this
-    return { * scan () { for (const { id, doc } of backend.scan(name)) yield withId(id, doc) } }
+    const source: DocSource = { * scan () { for (const { id, doc } of backend.scan(name)) yield withId(id, doc) } }
+    if (backend.access !== undefined) source.access = (plan) => backend.access!(name, plan)
+    return source
   }
+
+  /**
+   * Declares an index on one field or several (compound, dotted paths allowed), builds it
+   * for the documents already here (`onProgress(done, total)`), and keeps it up to date with
+   * every change, local or replicated. Queries use it when it narrows their filter.
+   * Indexes are this replica's configuration: each device declares the ones it wants.
+   */
+  async createIndex (fields: string | string[], options: { name?: string, onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
+    await this.context.createIndex(this.name, typeof fields === 'string' ? [fields] : fields, options)
+  }
+
+  /** Removes an index by name (default name: the fields joined with '+'). */
+  async dropIndex (name: string): Promise<void> { await this.context.dropIndex(this.name, name) }
 
   /** @internal */
   other (name: string): { get: (id: string) => Document | undefined, source: () => DocSource } {

@@ -15,6 +15,7 @@ import type { Change, Op } from '../log/change.ts'
 import { encodeStoredEntry, type StoredEntry } from '../log/entry.ts'
 import { countKey, docKey, headKey, logKey, metaKey, readU64, shapeKey, u64Bytes, PREFIX, prefixRange } from '../keys.ts'
 import { Members, changesMembership } from '../security/members.ts'
+import { decodeDef, maintain, type IndexDef } from '../index/indexes.ts'
 
 export interface Head { seq: number, hash: Uint8Array }
 
@@ -34,8 +35,10 @@ export function hexOf (bytes: Uint8Array): string {
 }
 
 /** Per-transaction cache of decoded document states, so several ops on one doc decode once. */
+export interface CachedDoc { key: Uint8Array, collection: string, id: string, before: Register[], state: Register[] }
+
 export class DocCache {
-  readonly states = new Map<string, { key: Uint8Array, collection: string, before: Register[], state: Register[] }>()
+  readonly states = new Map<string, CachedDoc>()
 }
 
 export class Core {
@@ -48,6 +51,8 @@ export class Core {
   readonly heads = new Map<string, Head & { author: Uint8Array }>()
   /** membership as of the latest transaction function run */
   members: Members
+  /** secondary indexes per collection (local configuration) */
+  readonly indexes = new Map<string, IndexDef[]>()
   private readonly peerIds = new Map<string, PeerIdString>()
 
   constructor (store: Store, table: StructureTable, identity: Identity, dbId: Uint8Array, clock: HybridClock) {
@@ -57,10 +62,16 @@ export class Core {
     this.dbId = dbId
     this.clock = clock
     this.members = Members.decode(dbId, store.get(metaKey('members')))
+    for (const { value } of store.range(prefixRange(PREFIX.indexDef))) this.addIndex(decodeDef(value))
     for (const { key, value } of store.range(prefixRange(PREFIX.head))) {
       const author = key.slice(1)
       this.heads.set(hexOf(author), { author, seq: readU64(value), hash: value.slice(8, 40) })
     }
+  }
+
+  addIndex (def: IndexDef): void {
+    const list = this.indexes.get(def.collection) ?? []
+    this.indexes.set(def.collection, [...list.filter((d) => d.name !== def.name), def])
   }
 
   peerIdOf (author: Uint8Array): PeerIdString {
@@ -93,13 +104,13 @@ export class Core {
   }
 
   /** Cached state of a document within one transaction (decoded once). */
-  cachedState (txn: StoreTxn, cache: DocCache, collection: string, id: string): { key: Uint8Array, collection: string, before: Register[], state: Register[] } {
+  cachedState (txn: StoreTxn, cache: DocCache, collection: string, id: string): CachedDoc {
     const k = `${collection}\u0000${id}`
     let entry = cache.states.get(k)
     if (entry === undefined) {
       const key = docKey(collection, id)
       const state = this.readState(txn, key) ?? []
-      entry = { key, collection, before: state, state }
+      entry = { key, collection, id, before: state, state }
       cache.states.set(k, entry)
     }
     return entry
@@ -123,6 +134,8 @@ export class Core {
     for (const entry of cache.states.values()) {
       if (entry.state === entry.before) continue
       txn.put(entry.key, encodeState(this.table, entry.state))
+      const defs = this.indexes.get(entry.collection)
+      if (defs !== undefined && defs.length > 0) maintain(txn, defs, entry.id, materialize(entry.before, false), materialize(entry.state, false))
       const was = exists(entry.before)
       const is = exists(entry.state)
       if (was !== is) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (is ? 1 : -1))

@@ -17,8 +17,10 @@ import type { Doc, DocSource } from './source.ts'
 import { compareValues, getField } from './values.ts'
 
 export interface Explanation {
-  /** How documents were found. Only `'scan'` (read every document) exists yet. */
-  readonly strategy: 'scan'
+  /** How documents were found: `'scan'` read every document, `'index'` only an index's candidates. */
+  readonly strategy: 'scan' | 'index'
+  /** the index used, when strategy is 'index' */
+  readonly index?: string
   /** Documents read from the source. */
   readonly examined: number
   /** Documents that passed the filter (and the cursor). */
@@ -57,8 +59,10 @@ export function explain (plan: QueryPlan, source: DocSource): Explanation {
   const stats = newStats()
   const results = execute(plan, source, stats)
   while (results.next().done !== true) { /* counted in stats */ }
+  const access = source.access?.(plan)
   return {
-    strategy: 'scan',
+    strategy: access === undefined ? 'scan' : 'index',
+    ...(access === undefined ? {} : { index: access.index }),
     examined: stats.examined,
     matched: stats.matched,
     returned: stats.returned,
@@ -106,7 +110,8 @@ function newStats (): Stats {
   return { examined: 0, matched: 0, returned: 0, buffered: 0 }
 }
 
-function * execute (plan: QueryPlan, source: DocSource, stats: Stats): Generator<Doc, void, undefined> {
+function * execute (plan: QueryPlan, from: DocSource, stats: Stats): Generator<Doc, void, undefined> {
+  const source: { scan: () => Iterable<Doc> } = from.access?.(plan) ?? from
   const limit = plan.limit
   if (limit === 0) return
   const offset = plan.offset ?? 0

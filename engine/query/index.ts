@@ -17,7 +17,7 @@
  * aggregate(source, { groupBy: 'status', aggregates: { n: { count: true }, avg: { avg: 'votes' } } })
  * // [{ status: 'closed', n: 1, avg: 9 }, { status: 'open', n: 2, avg: 3.5 }]
  */
-export type { Doc, DocSource } from './source.ts'
+export type { Access, Doc, DocSource } from './source.ts'
 export { arraySource } from './source.ts'
 export type { ConditionOp, FieldFilter, FieldOperators, Filter, FilterNode } from './filter.ts'
 export { CONDITION_OPS, compileFilter, predicate } from './filter.ts'

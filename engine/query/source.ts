@@ -5,6 +5,7 @@
  * plan's `sargable` conditions, still applying the whole filter to what it returns.
  */
 import type { Value } from '../codec/index.ts'
+import type { QueryPlan } from './plan.ts'
 
 /** A document as queries see it: its id plus its fields. */
 export type Doc = { id: string, [field: string]: Value }
@@ -14,6 +15,20 @@ export interface DocSource {
    * Every document, each once, in any order. A query may stop early (it calls the
    * iterator's `return`), so a source holding a snapshot should release it in `finally`.
    */
+  scan (): Iterable<Doc>
+  /**
+   * How to read for one plan: a source with indexes returns the documents an index finds
+   * for one of the plan's sargable conditions (a superset of the matches: the whole filter
+   * still applies). Without it, or when it returns undefined, the plan scans.
+   */
+  access?: (plan: QueryPlan) => Access | undefined
+}
+
+/** A way to read the candidates of a plan. */
+export interface Access {
+  readonly strategy: 'index'
+  /** the index used */
+  readonly index: string
   scan (): Iterable<Doc>
 }
 

@@ -1,0 +1,150 @@
+/**
+ * Secondary indexes: declared per collection (and per replica — like SQLite's, indexes are
+ * local configuration, not replicated data), built for existing documents, and kept up to
+ * date in the same store transaction as every change that touches them, local or remote.
+ *
+ * Key: I ‖ index id (u32) ‖ encoded field values (key-encoding.ts) ‖ document id;
+ * value: the document id.
+ */
+import type { Value } from '../codec/index.ts'
+import { encode, decode } from '../codec/index.ts'
+import type { Doc } from '../crdt/register.ts'
+import { getPath } from '../db/patch.ts'
+import type { Sargable, QueryPlan } from '../query/index.ts'
+import type { StoreReader, StoreTxn } from '../store/types.ts'
+import { concat, encodeIndexValue, encodeStringPrefix, successor } from './key-encoding.ts'
+
+export const INDEX_PREFIX = 0x49 // 'I'
+
+export interface IndexDef {
+  id: number
+  collection: string
+  name: string
+  /** dotted paths, in key order */
+  fields: string[]
+}
+
+const enc = new TextEncoder()
+
+function indexPrefix (id: number): Uint8Array {
+  const out = new Uint8Array(5)
+  out[0] = INDEX_PREFIX
+  new DataView(out.buffer).setUint32(1, id)
+  return out
+}
+
+export function indexRange (id: number): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: indexPrefix(id), lt: indexPrefix(id + 1) }
+}
+
+export function indexKey (def: IndexDef, id: string, doc: Doc): Uint8Array {
+  const parts = [indexPrefix(def.id)]
+  for (const f of def.fields) parts.push(encodeIndexValue(f === 'id' ? id : getPath(doc, f.split('.')) as Value | undefined))
+  parts.push(enc.encode(id))
+  return concat(...parts)
+}
+
+export function encodeDef (def: IndexDef): Uint8Array { return encode({ id: def.id, collection: def.collection, name: def.name, fields: def.fields }) }
+export function decodeDef (bytes: Uint8Array): IndexDef { return decode(bytes) as unknown as IndexDef }
+
+function same (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && Buffer.compare(a, b) === 0
+}
+
+/** Index entries for a document that changed from `before` to `after` (undefined: absent). */
+export function maintain (txn: StoreTxn, defs: readonly IndexDef[], id: string, before: Doc | undefined, after: Doc | undefined): void {
+  const value = enc.encode(id)
+  for (const def of defs) {
+    const old = before === undefined ? undefined : indexKey(def, id, before)
+    const now = after === undefined ? undefined : indexKey(def, id, after)
+    if (same(old, now)) continue
+    if (old !== undefined) txn.delete(old)
+    if (now !== undefined) txn.put(now, value)
+  }
+}
+
+interface Range { gte: Uint8Array, lt: Uint8Array }
+
+/**
+ * The key ranges of `def` holding every document that can match the plan, or undefined when
+ * the index cannot narrow it. Equality conditions consume leading fields; then one
+ * eq/in/range/startsWith condition on the next field bounds the scan.
+ */
+export function rangesFor (def: IndexDef, plan: QueryPlan): Range[] | undefined {
+  const byPath = new Map<string, Sargable[]>()
+  for (const s of plan.sargable) {
+    const list = byPath.get(s.path) ?? []
+    list.push(s)
+    byPath.set(s.path, list)
+  }
+  let prefix = indexPrefix(def.id)
+  let used = 0
+  for (const field of def.fields) {
+    const conds = byPath.get(field) ?? []
+    const eq = conds.find((c) => c.op === 'eq')
+    if (eq !== undefined) {
+      prefix = concat(prefix, encodeIndexValue(eq.value))
+      used++
+      continue
+    }
+    const ranges = boundsOn(prefix, conds)
+    if (ranges !== undefined) return ranges
+    break
+  }
+  return used === 0 ? undefined : [{ gte: prefix, lt: successor(prefix) }]
+}
+
+function boundsOn (prefix: Uint8Array, conds: Sargable[]): Range[] | undefined {
+  const inCond = conds.find((c) => c.op === 'in')
+  if (inCond !== undefined && Array.isArray(inCond.value)) {
+    const seen = new Set<string>()
+    const out: Range[] = []
+    for (const v of inCond.value) {
+      const p = concat(prefix, encodeIndexValue(v))
+      const k = Buffer.from(p).toString('latin1')
+      if (seen.has(k)) continue
+      seen.add(k)
+      out.push({ gte: p, lt: successor(p) })
+    }
+    return out.sort((a, b) => Buffer.compare(a.gte, b.gte))
+  }
+  const sw = conds.find((c) => c.op === 'startsWith')
+  if (sw !== undefined && typeof sw.value === 'string') {
+    const p = concat(prefix, encodeStringPrefix(sw.value))
+    return [{ gte: p, lt: successor(p) }]
+  }
+  const lower = conds.find((c) => c.op === 'gt' || c.op === 'gte')
+  const upper = conds.find((c) => c.op === 'lt' || c.op === 'lte')
+  const bound = lower ?? upper
+  if (bound === undefined) return undefined
+  // range conditions only match values of the operand's type class: stay inside it
+  const cls = encodeIndexValue(bound.value).subarray(0, 1)
+  const classStart = concat(prefix, cls)
+  const classEnd = successor(classStart)
+  // equal values encode equally, so exclusive bounds can skip the operand's own keys
+  const low = lower === undefined ? undefined : concat(prefix, encodeIndexValue(lower.value))
+  const high = upper === undefined ? undefined : concat(prefix, encodeIndexValue(upper.value))
+  const gte = low === undefined ? classStart : lower!.op === 'gt' ? successor(low) : low
+  const lt = high === undefined ? classEnd : upper!.op === 'lt' ? high : successor(high)
+  return [{ gte, lt }]
+}
+
+/** Picks the index whose ranges narrow the plan most (more leading fields used first). */
+export function chooseIndex (defs: readonly IndexDef[], plan: QueryPlan): { def: IndexDef, ranges: Range[] } | undefined {
+  let best: { def: IndexDef, ranges: Range[], score: number } | undefined
+  for (const def of defs) {
+    const ranges = rangesFor(def, plan)
+    if (ranges === undefined) continue
+    const score = ranges.reduce((n, r) => n + r.gte.length, 0) / ranges.length
+    if (best === undefined || score > best.score) best = { def, ranges, score }
+  }
+  return best === undefined ? undefined : { def: best.def, ranges: best.ranges }
+}
+
+/** The document ids in the given ranges of an index, in key order. */
+export function * idsIn (reader: StoreReader, ranges: readonly Range[]): Generator<string> {
+  const dec = new TextDecoder()
+  for (const r of ranges) {
+    for (const { value } of reader.range(r)) yield dec.decode(value)
+  }
+}
