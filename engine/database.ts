@@ -95,7 +95,8 @@ export class Database {
       collection: (name) => this.collection(name),
       subscribe: (listener) => this.subscribe(listener),
       createIndex: async (collection, fields, options) => { await this.createIndex(collection, fields, options) },
-      dropIndex: async (collection, name) => { await this.dropIndex(collection, name) }
+      dropIndex: async (collection, name) => { await this.dropIndex(collection, name) },
+      indexedOn: (collection, field) => (this.core.indexes.get(collection) ?? []).some((d) => d.fields[0] === field)
     }
     this.release = release
     this.writer = new LocalWriter(core, (events) => this.emit(events))

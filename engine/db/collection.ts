@@ -17,7 +17,7 @@ import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch
 import type { ChangeEvent } from './core.ts'
 import type { Access, AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder, QueryPlan } from '../query/index.ts'
 import { chooseIndex, idsIn } from '../index/indexes.ts'
-import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type Queryable } from './queries.ts'
+import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type OtherCollection, type Queryable } from './queries.ts'
 
 export type { Filter } from '../query/index.ts'
 export type { FindOptions, Join } from './queries.ts'
@@ -179,6 +179,7 @@ export interface CollectionContext {
   collection: (name: string) => Collection
   subscribe: (listener: (event: ChangeEvent) => void) => () => void
   createIndex: (collection: string, fields: string[], options: { name?: string, onProgress?: (done: number, total: number) => void }) => Promise<void>
+  indexedOn: (collection: string, field: string) => boolean
   dropIndex: (collection: string, name: string) => Promise<void>
 }
 
@@ -217,9 +218,14 @@ export class Collection implements Queryable {
   async dropIndex (name: string): Promise<void> { await this.context.dropIndex(this.name, name) }
 
   /** @internal */
-  other (name: string): { get: (id: string) => Document | undefined, source: () => DocSource } {
+  other (name: string): OtherCollection {
     const c = this.context.collection(name)
-    return { get: (id) => c.get(id), source: () => c.source() }
+    return {
+      get: (id) => c.get(id),
+      source: () => c.source(),
+      indexedOn: (field) => this.context.indexedOn(name, field),
+      find: (filter) => c.find(filter ?? {})
+    }
   }
 
   /** @internal */

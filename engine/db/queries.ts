@@ -24,12 +24,20 @@ export interface FindOptions extends Omit<QuerySpec, 'filter'> {
   join?: Join | Join[]
 }
 
+export interface OtherCollection {
+  get: (id: string) => Doc | undefined
+  source: () => DocSource
+  /** whether an index starts with this field (so lookups by it are index reads) */
+  indexedOn: (field: string) => boolean
+  find: (filter: QuerySpec['filter']) => Doc[]
+}
+
 /** What queries need from a collection. */
 export interface Queryable {
   readonly name: string
   source (): DocSource
   /** another collection's documents, for joins */
-  other (name: string): { get: (id: string) => Doc | undefined, source: () => DocSource }
+  other (name: string): OtherCollection
   /** change events, for live queries */
   subscribe (listener: (event: ChangeEvent) => void): () => void
 }
@@ -53,8 +61,9 @@ export function builder (q: Queryable): QueryBuilder { return query(q.source()) 
 export function aggregateOf (q: Queryable, spec: AggregateSpec): AggregateRow[] { return aggregate(q.source(), spec) }
 
 /**
- * Joins: a primary-key lookup when the other side's field is `id`, else one pass over the
- * other collection building a hash map (an index will replace that pass).
+ * Joins: a primary-key lookup when the other side's field is `id`, an index lookup per row
+ * when the other side has an index on the field, else one pass over the other collection
+ * building a hash map.
  */
 function attach (q: Queryable, rows: Doc[], joins: Join[]): Doc[] {
   for (const j of joins) {
@@ -63,7 +72,8 @@ function attach (q: Queryable, rows: Doc[], joins: Join[]): Doc[] {
     const as = j.as ?? j.from
     const foreign = j.foreignField ?? 'id'
     let byKey: Map<string, Doc> | undefined
-    if (foreign !== 'id') {
+    const viaIndex = foreign !== 'id' && other.indexedOn(foreign)
+    if (foreign !== 'id' && !viaIndex) {
       byKey = new Map()
       for (const d of other.source().scan()) {
         const k = getPath(d, foreign.split('.'))
@@ -73,7 +83,11 @@ function attach (q: Queryable, rows: Doc[], joins: Join[]): Doc[] {
     for (const row of rows) {
       const k = getPath(row, j.localField.split('.'))
       let match: Doc | undefined
-      if (k !== undefined) match = byKey === undefined ? (typeof k === 'string' ? other.get(k) : undefined) : byKey.get(keyOf(k))
+      if (k !== undefined) {
+        if (viaIndex) match = other.find({ [foreign]: { eq: k } })[0]
+        else if (byKey !== undefined) match = byKey.get(keyOf(k))
+        else if (typeof k === 'string') match = other.get(k)
+      }
       ;(row as Record<string, Value>)[as] = match ?? null
     }
   }

@@ -51,6 +51,14 @@ describe('database: queries, joins, aggregations, live queries', () => {
     assert.equal(withTeam[1]!.teamDoc, null)
   })
 
+  it('a join uses an index on the other side when there is one, with the same results', async () => {
+    const spec = { sort: ['id'], join: { from: 'teams', localField: 'team', foreignField: 'code', as: 'teamDoc' } }
+    const before = db.collection('users').find({}, spec)
+    await db.collection('teams').createIndex('code')
+    assert.equal(db.collection('teams').explain({ code: { eq: 't1' } }).strategy, 'index')
+    assert.deepEqual(db.collection('users').find({}, spec), before)
+  })
+
   it('aggregates, with groups and a filter on groups', () => {
     const rows = db.collection('bugs').aggregate({ groupBy: 'status', aggregates: { n: { count: true }, total: { sum: 'votes' }, best: { max: 'votes' } }, having: { n: { gte: 1 } }, sort: ['status'] })
     assert.deepEqual(rows, [
