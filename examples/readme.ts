@@ -20,6 +20,12 @@ try {
     await tx.collection('log').insert({ bug: b, event: 'created' })
   })
 
+  await bugs.createIndex('status')
+  for (let i = 0; i < 5; i++) await bugs.insert({ title: `bug ${i}`, status: i % 2 === 0 ? 'open' : 'closed', votes: i })
+  console.log('open, most votes first:', bugs.find({ status: 'open', votes: { gte: 1 } }, { sort: [{ path: 'votes', dir: 'desc' }] }).map((b) => b.title))
+  console.log('per status:', bugs.aggregate({ groupBy: 'status', aggregates: { n: { count: true } } }))
+  console.log('plan:', bugs.explain({ status: 'open' }).strategy)
+
   const unsubscribe = db.subscribe((event) => console.log('change', event.origin, event.seq, event.ops.length, 'ops'))
   await bugs.delete(id)
   unsubscribe()
