@@ -56,6 +56,11 @@ export interface QueryTerm {
   readonly prefix: boolean
 }
 
+/** Whether a query term matches a token. */
+export function termMatches (term: QueryTerm, token: string): boolean {
+  return term.prefix ? token.startsWith(term.text) : token === term.text
+}
+
 export interface CompiledSearch {
   readonly terms: readonly QueryTerm[]
   readonly limit: number
