@@ -34,6 +34,7 @@ import type { VersionVector } from './log/version-vector.ts'
 import { authorRange, collectionRange, docKeyParts, indexDefKey, logKey, metaKey, PREFIX, prefixRange, readU64, u64Bytes } from './keys.ts'
 import { encodeDef, indexKey, indexRange, type IndexDef } from './index/indexes.ts'
 import { checkName } from './db/patch.ts'
+import { FullTextIndex } from './fulltext/index.ts'
 import { decodeChange, ROLES, type Op, type Role } from './log/change.ts'
 import { DatabaseClosedError, InvalidArgumentError, InvalidChangeError } from './errors.ts'
 
@@ -96,6 +97,8 @@ export class Database {
       subscribe: (listener) => this.subscribe(listener),
       createIndex: async (collection, fields, options) => { await this.createIndex(collection, fields, options) },
       dropIndex: async (collection, name) => { await this.dropIndex(collection, name) },
+      createSearchIndex: async (collection, fields, options) => { await this.createSearchIndex(collection, fields, options) },
+      searchIndex: (collection, name) => this.searchIndex(collection, name),
       indexedOn: (collection, field) => (this.core.indexes.get(collection) ?? []).some((d) => d.fields[0] === field)
     }
     this.release = release
@@ -206,6 +209,35 @@ export class Database {
       // from here on every transaction maintains it
       core.addIndex(def)
     })
+  }
+
+  /** @internal see Collection.createSearchIndex */
+  async createSearchIndex (collection: string, fields: string[], options: { name?: string } = {}): Promise<void> {
+    this.checkOpen()
+    checkName(collection, 'a collection name')
+    const name = options.name ?? fields.join('+')
+    const existing = this.core.fulltext.get(collection)?.get(name)
+    if (existing !== undefined) {
+      if (existing.fields.join('\u0000') === fields.join('\u0000')) return
+      throw new InvalidArgumentError(`${collection} already has a search index named ${name} on other fields; choose another name`)
+    }
+    const index = new FullTextIndex({ fields }) // validates the fields
+    const core = this.core
+    await core.store.transact((txn) => {
+      txn.put(searchDefKey(collection, name), encode(fields))
+      for (const { key, value } of txn.range(collectionRange(collection))) {
+        const doc = core.docOf(value)
+        if (doc !== undefined) index.add(docKeyParts(key).id, doc)
+      }
+      registerSearchIndex(core, collection, name, index)
+    })
+  }
+
+  /** @internal see Collection.search */
+  searchIndex (collection: string, name?: string): FullTextIndex | undefined {
+    const all = this.core.fulltext.get(collection)
+    if (all === undefined) return undefined
+    return name === undefined ? all.values().next().value : all.get(name)
   }
 
   /** @internal see Collection.dropIndex */
@@ -371,6 +403,16 @@ export class Database {
   }
 }
 
+const SEARCH_DEF = 'fts\u0000'
+function searchDefKey (collection: string, name: string): Uint8Array { return metaKey(`${SEARCH_DEF}${collection}\u0000${name}`) }
+function searchDefKeyEnd (): Uint8Array { return metaKey('fts\u0001') }
+
+function registerSearchIndex (core: Core, collection: string, name: string, index: FullTextIndex): void {
+  let all = core.fulltext.get(collection)
+  if (all === undefined) core.fulltext.set(collection, all = new Map())
+  all.set(name, index)
+}
+
 function parseDbId (dbId: string): Uint8Array {
   if (!/^[0-9a-f]{32}$/.test(dbId)) throw new InvalidArgumentError(`a database id is 32 hex characters (as \`blaze id\` prints), got ${JSON.stringify(dbId)}`)
   return Uint8Array.from(Buffer.from(dbId, 'hex'))
@@ -405,6 +447,11 @@ export async function open (options: OpenOptions = {}): Promise<Database> {
       shapes.push({ id: new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(1), keys: decode(value) as string[] })
     }
     const table = new StructureTable(shapes)
+    const searchDefs: Array<{ collection: string, name: string, fields: string[] }> = []
+    for (const { key, value } of store.range({ gte: searchDefKey('', ''), lt: searchDefKeyEnd() })) {
+      const [collection, name] = Buffer.from(key.subarray(5)).toString('utf8').split('\u0000')
+      searchDefs.push({ collection: collection!, name: name!, fields: decode(value) as string[] })
+    }
     const clock = new HybridClock(options.maxDriftMs === undefined ? { now } : { now, maxDriftMs: options.maxDriftMs })
     const stored = store.get(metaKey('db'))
     const makeId = (): string => newId(now(), random)
@@ -412,7 +459,17 @@ export async function open (options: OpenOptions = {}): Promise<Database> {
       if (options.dbId !== undefined && options.dbId !== hexOf(stored)) {
         throw new InvalidArgumentError(`this data directory holds database ${hexOf(stored)}, not ${options.dbId}; use another directory to join ${options.dbId}`)
       }
-      return new Database(new Core(store, table, identity, stored.slice(), clock), makeId, release)
+      const core = new Core(store, table, identity, stored.slice(), clock)
+      // full-text indexes live in memory: rebuild them from the documents
+      for (const def of searchDefs) {
+        const index = new FullTextIndex({ fields: def.fields })
+        for (const { key, value } of store.range(collectionRange(def.collection))) {
+          const doc = core.docOf(value)
+          if (doc !== undefined) index.add(docKeyParts(key).id, doc)
+        }
+        registerSearchIndex(core, def.collection, def.name, index)
+      }
+      return new Database(core, makeId, release)
     }
     if (options.dbId !== undefined) {
       const dbId = parseDbId(options.dbId)

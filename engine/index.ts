@@ -12,6 +12,7 @@
 export { open, Database } from './database.ts'
 export type { OpenOptions, ChangeListener, Stats } from './database.ts'
 export type { Collection, Document, Filter, FindOptions, Join } from './db/collection.ts'
+export type { SearchHit } from './fulltext/index.ts'
 export type { AggregateRow, AggregateSpec, Explanation, Page, QueryBuilder, QuerySpec, SortInput } from './query/index.ts'
 export type { ChangeEvent, Origin } from './db/core.ts'
 export type { ApplyResult, Rejection } from './db/remote-apply.ts'

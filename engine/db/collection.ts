@@ -10,13 +10,14 @@ import type { Hlc } from '../clock/hlc.ts'
 import type { Op } from '../log/change.ts'
 import { MAX_OPS_PER_CHANGE } from '../log/change.ts'
 import { collectionRange, docKey, docKeyParts } from '../keys.ts'
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError, TransactionAbortedError } from '../errors.ts'
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, QueryError, TransactionAbortedError } from '../errors.ts'
 import type { Core } from './core.ts'
 import type { LocalWriter } from './local-writer.ts'
 import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch.ts'
 import type { ChangeEvent } from './core.ts'
 import type { Access, AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder, QueryPlan } from '../query/index.ts'
 import { chooseIndex, idsIn } from '../index/indexes.ts'
+import { search, type FullTextIndex, type SearchHit } from '../fulltext/index.ts'
 import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type OtherCollection, type Queryable } from './queries.ts'
 
 export type { Filter } from '../query/index.ts'
@@ -181,6 +182,8 @@ export interface CollectionContext {
   createIndex: (collection: string, fields: string[], options: { name?: string, onProgress?: (done: number, total: number) => void }) => Promise<void>
   indexedOn: (collection: string, field: string) => boolean
   dropIndex: (collection: string, name: string) => Promise<void>
+  createSearchIndex: (collection: string, fields: string[], options: { name?: string }) => Promise<void>
+  searchIndex: (collection: string, name?: string) => FullTextIndex | undefined
 }
 
 export class Collection implements Queryable {
@@ -212,6 +215,28 @@ export class Collection implements Queryable {
    */
   async createIndex (fields: string | string[], options: { name?: string, onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
     await this.context.createIndex(this.name, typeof fields === 'string' ? [fields] : fields, options)
+  }
+
+  /**
+   * Declares full-text search over string fields (dotted paths; arrays of strings count):
+   * built now for existing documents, kept up to date with every change, rebuilt at open.
+   */
+  async createSearchIndex (fields: string | string[], options: { name?: string } = {}): Promise<void> {
+    await this.context.createSearchIndex(this.name, typeof fields === 'string' ? [fields] : fields, options)
+  }
+
+  /**
+   * Full-text search, ranked by BM25: every word must occur (the last one as a prefix, or any
+   * ending in `*`), optionally combined with a filter. Uses the collection's search index
+   * (`options.index` names one), or scans `options.fields` when given.
+   * `search('sync crash', { limit: 10, filter: { status: 'open' } })` → [{ doc, score }, …]
+   */
+  search (text: string, options: { limit?: number, filter?: Filter, prefix?: boolean, index?: string, fields?: string[] } = {}): SearchHit[] {
+    const { index: name, fields, ...rest } = options
+    if (fields !== undefined) return search(this.source(), { ...rest, fields, query: text })
+    const index = this.context.searchIndex(this.name, name)
+    if (index === undefined) throw new QueryError(`${this.name} has no search index${name === undefined ? '' : ` named ${name}`}; declare one with createSearchIndex(fields), or pass { fields } to search by scanning`)
+    return index.search({ ...rest, query: text }, (id) => this.get(id))
   }
 
   /** Removes an index by name (default name: the fields joined with '+'). */

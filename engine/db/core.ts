@@ -16,6 +16,7 @@ import { encodeStoredEntry, type StoredEntry } from '../log/entry.ts'
 import { countKey, docKey, headKey, logKey, metaKey, readU64, shapeKey, u64Bytes, PREFIX, prefixRange } from '../keys.ts'
 import { Members, changesMembership } from '../security/members.ts'
 import { decodeDef, maintain, type IndexDef } from '../index/indexes.ts'
+import type { FullTextIndex } from '../fulltext/index.ts'
 
 export interface Head { seq: number, hash: Uint8Array }
 
@@ -53,6 +54,8 @@ export class Core {
   members: Members
   /** secondary indexes per collection (local configuration) */
   readonly indexes = new Map<string, IndexDef[]>()
+  /** full-text indexes per collection (in memory, rebuilt at open from their stored definitions) */
+  readonly fulltext = new Map<string, Map<string, FullTextIndex>>()
   private readonly peerIds = new Map<string, PeerIdString>()
 
   constructor (store: Store, table: StructureTable, identity: Identity, dbId: Uint8Array, clock: HybridClock) {
@@ -135,7 +138,18 @@ export class Core {
       if (entry.state === entry.before) continue
       txn.put(entry.key, encodeState(this.table, entry.state))
       const defs = this.indexes.get(entry.collection)
-      if (defs !== undefined && defs.length > 0) maintain(txn, defs, entry.id, materialize(entry.before, false), materialize(entry.state, false))
+      const texts = this.fulltext.get(entry.collection)
+      if ((defs !== undefined && defs.length > 0) || texts !== undefined) {
+        const before = materialize(entry.before, false)
+        const after = materialize(entry.state, false)
+        if (defs !== undefined && defs.length > 0) maintain(txn, defs, entry.id, before, after)
+        if (texts !== undefined) {
+          for (const fts of texts.values()) {
+            if (before !== undefined) fts.remove(entry.id, before)
+            if (after !== undefined) fts.add(entry.id, after)
+          }
+        }
+      }
       const was = exists(entry.before)
       const is = exists(entry.state)
       if (was !== is) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (is ? 1 : -1))
