@@ -26,10 +26,17 @@ export interface IndexDef {
 
 const enc = new TextEncoder()
 
+const prefixes = new Map<number, Uint8Array>()
+
+/** I ‖ id (u32); cached — on the path of every indexed query and write. Never mutated. */
 function indexPrefix (id: number): Uint8Array {
-  const out = new Uint8Array(5)
-  out[0] = INDEX_PREFIX
-  new DataView(out.buffer).setUint32(1, id)
+  let out = prefixes.get(id)
+  if (out === undefined) {
+    out = new Uint8Array(5)
+    out[0] = INDEX_PREFIX
+    new DataView(out.buffer).setUint32(1, id)
+    prefixes.set(id, out)
+  }
   return out
 }
 
@@ -71,12 +78,21 @@ interface Range { gte: Uint8Array, lt: Uint8Array }
  * eq/in/range/startsWith condition on the next field bounds the scan.
  */
 export function rangesFor (def: IndexDef, plan: QueryPlan): Range[] | undefined {
+  return rangesOn(def, sargableByPath(plan))
+}
+
+function sargableByPath (plan: QueryPlan): Map<string, Sargable[]> {
   const byPath = new Map<string, Sargable[]>()
   for (const s of plan.sargable) {
     const list = byPath.get(s.path) ?? []
     list.push(s)
     byPath.set(s.path, list)
   }
+  return byPath
+}
+
+function rangesOn (def: IndexDef, byPath: Map<string, Sargable[]>): Range[] | undefined {
+  if (!byPath.has(def.fields[0]!)) return undefined
   let prefix = indexPrefix(def.id)
   let used = 0
   for (const field of def.fields) {
@@ -131,9 +147,11 @@ function boundsOn (prefix: Uint8Array, conds: Sargable[]): Range[] | undefined {
 
 /** Picks the index whose ranges narrow the plan most (more leading fields used first). */
 export function chooseIndex (defs: readonly IndexDef[], plan: QueryPlan): { def: IndexDef, ranges: Range[] } | undefined {
+  if (plan.sargable.length === 0) return undefined
+  const byPath = sargableByPath(plan)
   let best: { def: IndexDef, ranges: Range[], score: number } | undefined
   for (const def of defs) {
-    const ranges = rangesFor(def, plan)
+    const ranges = rangesOn(def, byPath)
     if (ranges === undefined) continue
     const score = ranges.reduce((n, r) => n + r.gte.length, 0) / ranges.length
     if (best === undefined || score > best.score) best = { def, ranges, score }
