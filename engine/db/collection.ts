@@ -16,7 +16,7 @@ import type { LocalWriter } from './local-writer.ts'
 import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch.ts'
 import type { ChangeEvent } from './core.ts'
 import type { Access, AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder, QueryPlan } from '../query/index.ts'
-import { chooseIndex, idsIn } from '../index/indexes.ts'
+import { chooseIndex, idsIn, orderFor, orderKey } from '../index/indexes.ts'
 import { search, type FullTextIndex, type SearchHit } from '../fulltext/index.ts'
 import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type OtherCollection, type Queryable } from './queries.ts'
 
@@ -59,13 +59,16 @@ export class DirectBackend implements CollectionBackend {
     const chosen = chooseIndex(defs, plan)
     if (chosen === undefined) return undefined
     const core = this.core
+    const order = orderFor(chosen.def, plan)
+    const reverse = order?.dir === 'desc'
     return {
       strategy: 'index',
       index: chosen.def.name,
+      ...(order === undefined ? {} : { order: { ...order, key: orderKey(order.path) } }),
       * scan () {
         const snapshot = core.store.snapshot()
         try {
-          for (const id of idsIn(snapshot, chosen.ranges)) {
+          for (const id of idsIn(snapshot, chosen.ranges, reverse)) {
             const raw = snapshot.get(docKey(collection, id))
             const doc = raw === undefined ? undefined : core.docOf(raw)
             if (doc !== undefined) yield withId(id, doc)

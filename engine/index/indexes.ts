@@ -159,10 +159,31 @@ export function chooseIndex (defs: readonly IndexDef[], plan: QueryPlan): { def:
   return best === undefined ? undefined : { def: best.def, ranges: best.ranges }
 }
 
-/** The document ids in the given ranges of an index, in key order. */
-export function * idsIn (reader: StoreReader, ranges: readonly Range[]): Generator<string> {
+/** The document ids in the given ranges of an index, in key order (or reverse). */
+export function * idsIn (reader: StoreReader, ranges: readonly Range[], reverse = false): Generator<string> {
   const dec = new TextDecoder()
-  for (const r of ranges) {
-    for (const { value } of reader.range(r)) yield dec.decode(value)
+  for (const r of reverse ? [...ranges].reverse() : ranges) {
+    for (const { value } of reader.range(reverse ? { ...r, reverse: true } : r)) yield dec.decode(value)
   }
+}
+
+/**
+ * Whether reading `def` in key order yields documents ordered by the plan's leading sort
+ * key: the sort's first path is the first index field not fixed by an equality, and every
+ * earlier field is fixed (so it does not reorder the scan).
+ */
+export function orderFor (def: IndexDef, plan: QueryPlan): { path: string, dir: 'asc' | 'desc' } | undefined {
+  const first = plan.sort[0]
+  if (first === undefined) return undefined
+  for (const field of def.fields) {
+    if (field === first.path) return { path: field, dir: first.dir }
+    if (!plan.sargable.some((s) => s.path === field && s.op === 'eq')) return undefined
+  }
+  return undefined
+}
+
+/** The encoded value of `path` in a document, as it appears in index keys. */
+export function orderKey (path: string): (doc: Doc) => Uint8Array {
+  const parts = path.split('.')
+  return (doc) => encodeIndexValue(path === 'id' ? (doc as { id?: Value }).id : getPath(doc, parts) as Value | undefined)
 }

@@ -111,7 +111,8 @@ function newStats (): Stats {
 }
 
 function * execute (plan: QueryPlan, from: DocSource, stats: Stats): Generator<Doc, void, undefined> {
-  const source: { scan: () => Iterable<Doc> } = from.access?.(plan) ?? from
+  const access = from.access?.(plan)
+  const source: { scan: () => Iterable<Doc> } = access ?? from
   const limit = plan.limit
   if (limit === 0) return
   const offset = plan.offset ?? 0
@@ -142,8 +143,14 @@ function * execute (plan: QueryPlan, from: DocSource, stats: Stats): Generator<D
   const cmp = rowComparator(sort)
   const after = plan.after === undefined ? undefined : decodeCursor(sort, plan.after)
   const heap = limit === undefined ? undefined : new TopK<Row>(offset + limit, cmp)
+  // an index ordered by the leading sort key lets a limited query stop early
+  const order = access?.order !== undefined && heap !== undefined && access.order.path === sort[0]!.path && access.order.dir === sort[0]!.dir ? access.order : undefined
   const all: Row[] = []
   for (const doc of source.scan()) {
+    if (order !== undefined && heap!.full) {
+      const past = Buffer.compare(order.key(doc), order.key(heap!.worst()!.doc))
+      if (order.dir === 'asc' ? past > 0 : past < 0) break
+    }
     stats.examined++
     if (!matches(doc)) continue
     const row: Row = { doc, keys: sortValues(doc, paths) }

@@ -14,6 +14,12 @@ export class TopK<T> {
 
   get size (): number { return this.items.length }
 
+  /** whether k items are kept */
+  get full (): boolean { return this.items.length >= this.k }
+
+  /** the largest kept item (the first to be evicted) */
+  worst (): T | undefined { return this.items[0] }
+
   add (item: T): void {
     const h = this.items
     if (h.length < this.k) {

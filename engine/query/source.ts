@@ -30,6 +30,13 @@ export interface Access {
   /** the index used */
   readonly index: string
   scan (): Iterable<Doc>
+  /**
+   * When set, `scan` yields documents ordered by the encoded value of `path` (`key`),
+   * ascending or descending: the encoding is monotone with `compareValues` and equal values
+   * encode equally, so a sorted query with a limit can stop once the encoded key passes
+   * the worst row it keeps.
+   */
+  readonly order?: { readonly path: string, readonly dir: 'asc' | 'desc', key: (doc: Doc) => Uint8Array }
 }
 
 /** A source over documents held in memory (tests, small data, a transaction's overlay). */
