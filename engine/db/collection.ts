@@ -64,7 +64,8 @@ export class DirectBackend implements CollectionBackend {
     return {
       strategy: 'index',
       index: chosen.def.name,
-      ...(order === undefined ? {} : { order: { ...order, key: orderKey(order.path) } }),
+      // index keys end with the document id: ties on the last field come in id order
+      ...(order === undefined ? {} : { order: { ...order, key: orderKey(order.path), thenById: chosen.def.fields[chosen.def.fields.length - 1] === order.path } }),
       * scan () {
         const snapshot = core.store.snapshot()
         try {

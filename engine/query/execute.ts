@@ -149,7 +149,9 @@ function * execute (plan: QueryPlan, from: DocSource, stats: Stats): Generator<D
   for (const doc of source.scan()) {
     if (order !== undefined && heap!.full) {
       const past = Buffer.compare(order.key(doc), order.key(heap!.worst()!.doc))
-      if (order.dir === 'asc' ? past > 0 : past < 0) break
+      // with ties arriving in the sort's own id order, a tie cannot beat the kept rows either
+      const tiesLose = order.thenById && sort.length === 2 && sort[1]!.path === 'id' && sort[1]!.dir === order.dir
+      if (order.dir === 'asc' ? (past > 0 || (tiesLose && past === 0)) : (past < 0 || (tiesLose && past === 0))) break
     }
     stats.examined++
     if (!matches(doc)) continue

@@ -36,7 +36,13 @@ export interface Access {
    * encode equally, so a sorted query with a limit can stop once the encoded key passes
    * the worst row it keeps.
    */
-  readonly order?: { readonly path: string, readonly dir: 'asc' | 'desc', key: (doc: Doc) => Uint8Array }
+  readonly order?: {
+    readonly path: string
+    readonly dir: 'asc' | 'desc'
+    key: (doc: Doc) => Uint8Array
+    /** equal keys come in `id` order (ascending, or descending when `dir` is 'desc') */
+    readonly thenById: boolean
+  }
 }
 
 /** A source over documents held in memory (tests, small data, a transaction's overlay). */

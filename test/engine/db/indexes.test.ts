@@ -32,6 +32,9 @@ describe('database: secondary indexes', () => {
     const top = bugs.explain({ votes: { gte: 10, lte: 20 } }, { sort: [{ path: 'votes', dir: 'desc' }], limit: 20 })
     assert.ok(top.examined <= 51, `examined ${top.examined}`)
     assert.deepEqual(bugs.find({ votes: { gte: 10, lte: 20 } }, { sort: [{ path: 'votes', dir: 'desc' }], limit: 3 }).map((b) => [b.votes, b.id]), [[20, 'b1020'], [20, 'b1070'], [20, 'b1120']])
+    // ties in the index's own id order: it stops right after the rows it keeps
+    const exact = bugs.explain({ votes: { gte: 10, lte: 20 } }, { sort: [{ path: 'votes', dir: 'desc' }, { path: 'id', dir: 'desc' }], limit: 20 })
+    assert.equal(exact.examined, 20)
     assert.equal(bugs.explain({ title: 'x' }).strategy, 'scan')
     assert.deepEqual(d.indexes().map((i) => i.name), ['status', 'votes'])
   })
@@ -104,7 +107,7 @@ describe('database: secondary indexes', () => {
       fc.tuple(fc.constantFrom('p', 'q'), cond).map(([g, c]) => ({ g, y: c })),
       fc.tuple(cond, cond).map(([c1, c2]) => ({ x: c1, y: c2 }))
     )
-    const sort = fc.constantFrom<Array<string | { path: string, dir: 'asc' | 'desc' }>>(['id'], [{ path: 'x', dir: 'asc' }], [{ path: 'x', dir: 'desc' }], [{ path: 'y', dir: 'desc' }], [{ path: 'y', dir: 'asc' }, { path: 'x', dir: 'desc' }])
+    const sort = fc.constantFrom<Array<string | { path: string, dir: 'asc' | 'desc' }>>(['id'], [{ path: 'x', dir: 'asc' }], [{ path: 'x', dir: 'desc' }], [{ path: 'y', dir: 'desc' }], [{ path: 'y', dir: 'asc' }, { path: 'x', dir: 'desc' }], [{ path: 'x', dir: 'desc' }, { path: 'id', dir: 'desc' }], [{ path: 'x', dir: 'asc' }, { path: 'id', dir: 'asc' }], [{ path: 'x', dir: 'desc' }, { path: 'id', dir: 'asc' }])
     await fc.assert(fc.asyncProperty(fc.array(doc, { maxLength: 40 }), fc.array(filter, { minLength: 1, maxLength: 6 }), fc.constantFrom(undefined, 1, 3), sort, fc.nat(2), async (docs, filters, limit, sortBy, offset) => {
       const plain = await open()
       const indexed = await open()
