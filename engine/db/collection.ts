@@ -16,7 +16,7 @@ import type { LocalWriter } from './local-writer.ts'
 import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch.ts'
 import type { ChangeEvent } from './core.ts'
 import type { Access, AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder, QueryPlan } from '../query/index.ts'
-import { chooseIndex, idsIn, orderFor, orderKey } from '../index/indexes.ts'
+import { chooseIndex, countGroups, idsIn, orderFor, orderKey } from '../index/indexes.ts'
 import { search, type FullTextIndex, type SearchHit } from '../fulltext/index.ts'
 import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type OtherCollection, type Queryable } from './queries.ts'
 
@@ -31,6 +31,8 @@ type Build<T> = (exists: boolean) => { ops: Op[], result: T }
 export interface CollectionBackend {
   /** an index-backed way to read a plan's candidates, when an index helps */
   access?: (collection: string, plan: QueryPlan) => Access | undefined
+  /** documents per distinct value of a field, from an index (see DocSource.groupCounts) */
+  groupCounts?: (collection: string, path: string) => Array<{ value: Value | undefined, count: number }> | undefined
   get (collection: string, id: string): Doc | undefined
   scan (collection: string): Iterable<{ id: string, doc: Doc }>
   count (collection: string): number
@@ -51,6 +53,11 @@ export class DirectBackend implements CollectionBackend {
 
   scan (collection: string): Iterable<{ id: string, doc: Doc }> {
     return scanCollection(this.core, collection)
+  }
+
+  groupCounts (collection: string, path: string): Array<{ value: Value | undefined, count: number }> | undefined {
+    const def = this.core.indexes.get(collection)?.find((d) => d.fields[0] === path)
+    return def === undefined ? undefined : countGroups(this.core, def, collection, path)
   }
 
   access (collection: string, plan: QueryPlan): Access | undefined {
@@ -208,6 +215,7 @@ export class Collection implements Queryable {
     const { backend, name } = this
     const source: DocSource = { * scan () { for (const { id, doc } of backend.scan(name)) yield withId(id, doc) } }
     if (backend.access !== undefined) source.access = (plan) => backend.access!(name, plan)
+    if (backend.groupCounts !== undefined) source.groupCounts = (path) => backend.groupCounts!(name, path)
     return source
   }
 

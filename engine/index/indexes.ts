@@ -11,7 +11,8 @@ import { encode, decode } from '../codec/index.ts'
 import type { Doc } from '../crdt/register.ts'
 import { getPath } from '../db/patch.ts'
 import type { Sargable, QueryPlan } from '../query/index.ts'
-import type { StoreReader, StoreTxn } from '../store/types.ts'
+import type { Store, StoreReader, StoreTxn } from '../store/types.ts'
+import { docKey } from '../keys.ts'
 import { concat, encodeIndexValue, encodeStringPrefix, successor } from './key-encoding.ts'
 
 export const INDEX_PREFIX = 0x49 // 'I'
@@ -186,4 +187,35 @@ export function orderFor (def: IndexDef, plan: QueryPlan): { path: string, dir: 
 export function orderKey (path: string): (doc: Doc) => Uint8Array {
   const parts = path.split('.')
   return (doc) => encodeIndexValue(path === 'id' ? (doc as { id?: Value }).id : getPath(doc, parts) as Value | undefined)
+}
+
+/**
+ * Documents per distinct value of the index's first field, counted by the store (LMDB counts
+ * keys natively) — one document read per group, for its value. Undefined (the caller then
+ * scans) when a group's encoding could hold unequal values: arrays and objects share one
+ * class byte, and numbers beyond 2^53 round together.
+ */
+export function countGroups (core: { store: Store, docOf: (raw: Uint8Array) => Doc | undefined }, def: IndexDef, collection: string, path: string): Array<{ value: Value | undefined, count: number }> | undefined {
+  const store = core.store
+  const { lt } = indexRange(def.id)
+  const prefix = indexPrefix(def.id)
+  const parts = path.split('.')
+  const dec = new TextDecoder()
+  const out: Array<{ value: Value | undefined, count: number }> = []
+  let cursor: Uint8Array = prefix
+  for (;;) {
+    const first = store.range({ gte: cursor, lt, limit: 1 }).next()
+    if (first.done === true) return out
+    const id = dec.decode(first.value.value)
+    const raw = store.get(docKey(collection, id))
+    const doc = raw === undefined ? undefined : core.docOf(raw)
+    if (doc === undefined) return undefined
+    const value = path === 'id' ? id : getPath(doc, parts) as Value | undefined
+    if (typeof value === 'object' && value !== null && !(value instanceof Date) && !(value instanceof Uint8Array)) return undefined
+    if (typeof value === 'bigint' || (typeof value === 'number' && Math.abs(value) >= 2 ** 53)) return undefined
+    const group = concat(prefix, encodeIndexValue(value))
+    const end = successor(group)
+    out.push({ value, count: store.count({ gte: group, lt: end }) })
+    cursor = end
+  }
 }

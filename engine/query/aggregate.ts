@@ -75,6 +75,22 @@ export function aggregate (source: DocSource, spec: AggregateSpec): AggregateRow
   const limit = spec.limit === undefined ? undefined : count(spec.limit, 'limit')
   const offset = spec.offset === undefined ? 0 : count(spec.offset, 'offset')
 
+  // counts per group straight from an index, when that is all that is asked
+  const onlyCounts = groupPaths.length === 1 && Object.values(spec.aggregates ?? {}).every((a) => isPlainObject(a) && (a as { count?: unknown }).count === true) &&
+    (spec.filter === undefined || Object.keys(spec.filter).length === 0)
+  const counted = onlyCounts ? source.groupCounts?.(groupPaths[0]!) : undefined
+  if (counted !== undefined) {
+    const rows: AggregateRow[] = []
+    for (const { value, count: n } of counted) {
+      const row: AggregateRow = {}
+      if (value !== undefined) setPath(row, groupKeys[0]!, value)
+      for (const [name] of makers) setOwn(row, name, n)
+      if (having === undefined || having(row)) rows.push(row)
+    }
+    rows.sort(rowComparator(sort))
+    return rows.slice(offset, limit === undefined ? undefined : offset + limit)
+  }
+
   const groups = new Map<string, { keys: Array<Value | undefined>, accs: Accumulator[] }>()
   if (groupPaths.length === 0) groups.set('', { keys: [], accs: makers.map(([, make]) => make()) })
   for (const doc of source.scan()) {

@@ -22,6 +22,11 @@ export interface DocSource {
    * still applies). Without it, or when it returns undefined, the plan scans.
    */
   access?: (plan: QueryPlan) => Access | undefined
+  /**
+   * Documents per distinct value of `path` (every document, no filter), in value order,
+   * read from an index without reading documents; undefined when no index can tell.
+   */
+  groupCounts?: (path: string) => Array<{ value: Value | undefined, count: number }> | undefined
 }
 
 /** A way to read the candidates of a plan. */

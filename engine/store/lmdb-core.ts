@@ -23,6 +23,7 @@ interface LmdbRangeOptions {
 export interface LmdbDb {
   getBinaryFast (key: Bytes, options?: { transaction: ReadTxn }): Buffer | undefined
   getRange (options: LmdbRangeOptions): Iterable<{ key: Buffer, value: Buffer }>
+  getKeysCount (options: { start?: Bytes, end?: Bytes }): number
   put (key: Bytes, value: Bytes): unknown
   remove (key: Bytes): unknown
   transaction<T> (fn: () => T): Promise<T>

@@ -122,6 +122,15 @@ export class LmdbStore implements Store {
     return core.entries(b, b.limit, undefined, core.cursors, () => { core.checkOpen() })
   }
 
+  count (options: RangeOptions = {}): number {
+    const core = this.#core
+    core.checkOpen()
+    const b = checkRange({ ...(options.gte === undefined ? {} : { gte: options.gte }), ...(options.lt === undefined ? {} : { lt: options.lt }) })
+    if (b.empty) return 0
+    // LMDB counts natively, without reading values (no checksums involved)
+    return core.db.getKeysCount({ ...(b.gte === undefined ? {} : { start: b.gte }), ...(b.lt === undefined ? {} : { end: b.lt }) })
+  }
+
   snapshot (): StoreSnapshot {
     const core = this.#core
     core.checkOpen()

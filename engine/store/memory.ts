@@ -39,6 +39,12 @@ export class MemoryStore implements Store {
     return rangeOf(this.#root, options, () => { this.#checkOpen() })
   }
 
+  count (options: RangeOptions = {}): number {
+    let n = 0
+    for (const _ of this.range({ ...(options.gte === undefined ? {} : { gte: options.gte }), ...(options.lt === undefined ? {} : { lt: options.lt }) })) n++
+    return n
+  }
+
   snapshot (): StoreSnapshot {
     this.#checkOpen()
     const snapshot = new MemorySnapshot(this.#root, this.#snapshots, () => { this.#checkOpen() })

@@ -45,6 +45,8 @@ export interface Store {
   get (key: Bytes): Bytes | undefined
   range (options: RangeOptions): IterableIterator<Entry>
   snapshot (): StoreSnapshot
+  /** How many keys lie in the range (`reverse` and `limit` are ignored). */
+  count (options: RangeOptions): number
   /**
    * Runs `fn` serialised with all other transactions. If `fn` throws (or returns a rejected
    * value), none of its writes happen and the promise rejects with that error. Otherwise the

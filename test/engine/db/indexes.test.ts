@@ -69,6 +69,28 @@ describe('database: secondary indexes', () => {
     assert.equal(c.explain({ 'owner.name': { in: ['u1', 'u2'] } }).examined, 40)
   })
 
+  it('counts per group from the index, without reading every document, with the same rows (property)', async () => {
+    const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom('a', 'b', '', 'é', -0, Number.NaN, null, true, 2n, 2 ** 60), fc.constant(undefined),
+      fc.integer({ min: 0, max: 2 }).map((n) => new Date(Date.UTC(2026, 0, 1 + n))), fc.constantFrom([1], { a: 1 }))
+    await fc.assert(fc.asyncProperty(fc.array(value, { maxLength: 30 }), fc.boolean(), async (values, withHaving) => {
+      const plain = await open()
+      const indexed = await open()
+      try {
+        for (const [i, v] of values.entries()) {
+          const body = v === undefined ? { id: `d${String(i).padStart(2, '0')}` } : { id: `d${String(i).padStart(2, '0')}`, s: v }
+          await plain.collection('c').insert(body)
+          await indexed.collection('c').insert(body)
+        }
+        await indexed.collection('c').createIndex('s')
+        const spec = { groupBy: 's', aggregates: { n: { count: true as const } }, ...(withHaving ? { having: { n: { gte: 2 } } } : {}) }
+        assert.deepEqual(indexed.collection('c').aggregate(spec), plain.collection('c').aggregate(spec))
+      } finally {
+        await plain.close()
+        await indexed.close()
+      }
+    }), { numRuns: 150, seed: 5 })
+  })
+
   it('persist across reopen and can be dropped', async () => {
     const dir = tempDir()
     try {

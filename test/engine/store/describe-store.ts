@@ -119,7 +119,10 @@ export function describeStore (name: string, open: OpenStore): void {
           assert.deepEqual(keysOf(store.range({ ...opts, reverse: true })), [...want].reverse(), `reverse [${hex(gte)}, ${hex(lt)})`)
           assert.deepEqual(keysOf(store.range({ ...opts, limit: 2 })), want.slice(0, 2), `limit [${hex(gte)}, ${hex(lt)})`)
           assert.deepEqual(keysOf(store.range({ ...opts, reverse: true, limit: 2 })), [...want].reverse().slice(0, 2), `reverse limit [${hex(gte)}, ${hex(lt)})`)
+          assert.equal(store.count(opts), want.length, `count [${hex(gte)}, ${hex(lt)})`)
         }
+        assert.equal(store.count({}), sorted.length)
+        assert.equal(store.count({ gte: b(1), lt: b(0) }), 0)
       })
 
       it('yields nothing for empty or inverted bounds and limit 0', function () {
