@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { open, type Database, type OpenOptions } from '../../engine/index.ts'
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir (prefix = 'blazedb-'): { path: string, cleanup: () => void } {
@@ -24,5 +25,19 @@ export function seededRandom (seed: number): (n: number) => Uint8Array {
       out[i] = x & 0xff
     }
     return out
+  }
+}
+
+/**
+ * In-memory (or on-disk) databases opened by a test and closed after each one: call inside
+ * a `describe`; returns the opener.
+ */
+export function trackedDatabases (): (options?: OpenOptions) => Promise<Database> {
+  const dbs: Database[] = []
+  afterEach(async () => { await Promise.all(dbs.splice(0).map(async (d) => await d.close())) })
+  return async (options = {}) => {
+    const d = await open(options)
+    dbs.push(d)
+    return d
   }
 }

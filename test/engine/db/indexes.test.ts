@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { open, type Database, type Filter } from '../../../engine/index.ts'
-import { tempDir } from '../helpers.ts'
+import { open, type Filter } from '../../../engine/index.ts'
+import { tempDir, trackedDatabases } from '../helpers.ts'
 
 describe('database: secondary indexes', () => {
-  const dbs: Database[] = []
-  async function db (options: Parameters<typeof open>[0] = {}): Promise<Database> {
-    const d = await open(options)
-    dbs.push(d)
-    return d
-  }
-  afterEach(async () => { await Promise.all(dbs.splice(0).map(async (d) => await d.close())) })
+  const db = trackedDatabases()
 
   it('builds for existing documents with progress, then serves equality and ranges', async () => {
     const d = await db()

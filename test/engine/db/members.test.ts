@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { open, type Database } from '../../../engine/index.ts'
+import { trackedDatabases } from '../helpers.ts'
+import type { Database } from '../../../engine/index.ts'
 import { encodeFrame } from '../../../engine/codec/index.ts'
 import { encodeChangeBatch, FRAME_CHANGES } from '../../../engine/log/entry.ts'
 import { encodeChange, type Op } from '../../../engine/log/change.ts'
@@ -20,13 +21,7 @@ function craft (seed: Uint8Array, dbId: string, seq: number, prev: Uint8Array | 
 }
 
 describe('database: members and roles', () => {
-  const dbs: Database[] = []
-  async function db (options: Parameters<typeof open>[0] = {}): Promise<Database> {
-    const d = await open(options)
-    dbs.push(d)
-    return d
-  }
-  afterEach(async () => { await Promise.all(dbs.splice(0).map(async (d) => await d.close())) })
+  const db = trackedDatabases()
 
   it('the creator is the owner; a device that joined may not write until granted', async () => {
     const owner = await db()

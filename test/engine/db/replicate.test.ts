@@ -3,7 +3,7 @@ import { open, type Database, type ChangeEvent } from '../../../engine/index.ts'
 import { decodeFrame, encodeFrame } from '../../../engine/codec/index.ts'
 import { decodeChangeBatch, encodeChangeBatch, FRAME_CHANGES, type SignedChange } from '../../../engine/log/entry.ts'
 import { decodeChange, encodeChange } from '../../../engine/log/change.ts'
-import { fakeClock } from '../helpers.ts'
+import { fakeClock, trackedDatabases } from '../helpers.ts'
 
 function entriesOf (frame: Uint8Array): SignedChange[] {
   return decodeChangeBatch(decodeFrame(frame).payload).map((e) => ({ bytes: e.bytes.slice(), signature: e.signature?.slice() ?? null }))
@@ -16,13 +16,7 @@ async function sync (from: Database, to: Database): Promise<void> {
 }
 
 describe('database: replication between replicas', () => {
-  const dbs: Database[] = []
-  async function replica (options: Parameters<typeof open>[0] = {}): Promise<Database> {
-    const db = await open(options)
-    dbs.push(db)
-    return db
-  }
-  afterEach(async () => { await Promise.all(dbs.splice(0).map(async (d) => await d.close())) })
+  const replica = trackedDatabases()
   /** a replica of `owner`'s database that the owner has made a writer */
   async function member (owner: Database, options: Parameters<typeof open>[0] = {}): Promise<Database> {
     const r = await replica({ ...options, dbId: owner.id })

@@ -3,7 +3,6 @@
  * of single-byte flips over them (meta pages, B-tree page headers and node pointers,
  * values, overflow pages, seeded random positions).
  */
-import { spawn } from 'node:child_process'
 
 export interface Damage {
   /** what was hit, e.g. "meta1.txnid", "leaf.node-pointer", "random(leaf)" */
@@ -127,19 +126,9 @@ export function damageCases (plain: Buffer, encrypted: boolean, pageSize = 4096)
   return cases
 }
 
-export interface RunResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
-
-export function runNode (script: string, args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', reject)
-    child.on('close', (code, signal) => { resolve({ code, signal, stdout, stderr }) })
-  })
-}
+/** the child-process runner shared by all tests */
+export { runScript as runNode } from '../process.ts'
+export type RunResult = Awaited<ReturnType<typeof import('../process.ts').runScript>>
 
 /** Runs `work` over `items`, at most `limit` at a time. */
 export async function pool<T, R> (items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
