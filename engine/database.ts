@@ -199,10 +199,14 @@ export class Database {
       txn.put(metaKey('indexseq'), u64Bytes(id))
       txn.put(indexDefKey(collection, name), encodeDef(def))
       const total = core.count(collection)
+      const utf8 = new TextEncoder()
       let done = 0
       for (const { key, value } of txn.range(collectionRange(collection))) {
         const doc = core.docOf(value)
-        if (doc !== undefined) txn.put(indexKey(def, docKeyParts(key).id, doc), new TextEncoder().encode(docKeyParts(key).id))
+        if (doc !== undefined) {
+          const id = docKeyParts(key).id
+          txn.put(indexKey(def, id, doc), utf8.encode(id))
+        }
         if (++done % 1000 === 0) options.onProgress?.(done, total)
       }
       options.onProgress?.(total, total)

@@ -10,7 +10,6 @@ import { InvalidArgumentError } from '../errors.ts'
 
 export type Hlc = bigint & { readonly __brand: 'Hlc' }
 
-export const HLC_ZERO = 0n as Hlc
 const COUNTER_BITS = 16n
 const COUNTER_MAX = 0xffff
 const MS_MAX = 2 ** 48 - 1

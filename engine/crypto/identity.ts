@@ -3,7 +3,7 @@
  * peer id string here (base58btc of the identity multihash of the protobuf public key) equals
  * libp2p's `peerId.toString()` for it.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
 import { toString } from 'uint8arrays/to-string'
 import { fromString } from 'uint8arrays/from-string'
 import { InvalidArgumentError } from '../errors.ts'
@@ -39,13 +39,6 @@ export function identityFromSeed (seed: Uint8Array): Identity {
 
 export function generateIdentity (random: (n: number) => Uint8Array = randomBytes): Identity {
   return identityFromSeed(random(32))
-}
-
-/** A throwaway key pair generator kept for callers that want node's own generation. */
-export function generateSeed (): Uint8Array {
-  const { privateKey } = generateKeyPairSync('ed25519')
-  const der = privateKey.export({ format: 'der', type: 'pkcs8' })
-  return new Uint8Array(der.subarray(PKCS8_PREFIX.length))
 }
 
 export function peerIdFromPublicKey (publicKey: Uint8Array): PeerIdString {

@@ -208,7 +208,4 @@ export class Core {
     return raw === undefined ? 0 : readU64(raw)
   }
 
-  metaGet (name: string): Uint8Array | undefined {
-    return this.store.get(metaKey(name))
-  }
 }

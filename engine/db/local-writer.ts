@@ -8,8 +8,7 @@
  * validates, and returns the change's ops; if it throws, that write fails alone and the
  * rest of the group still commits.
  */
-import { encodeChange, type Change, type Op } from '../log/change.ts'
-import { hashChange } from '../log/change.ts'
+import { encodeChange, hashChange, type Change, type Op } from '../log/change.ts'
 import type { StoreTxn } from '../store/types.ts'
 import { DatabaseClosedError } from '../errors.ts'
 import { DocCache, hexOf, type ChangeEvent, type Core } from './core.ts'

@@ -20,7 +20,3 @@ export function mergeVectors (a: VersionVector, b: VersionVector): VersionVector
   }
   return out
 }
-
-export function vectorsEqual (a: VersionVector, b: VersionVector): boolean {
-  return covers(a, b) && covers(b, a)
-}
