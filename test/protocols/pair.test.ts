@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { streamPair } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
+import { open, type Database } from '../../engine/index.ts'
+import { identityFromSeed } from '../../engine/crypto/identity.ts'
+import { decodeFrame, encodeFrame, FrameDecoder } from '../../engine/codec/index.ts'
+import { decode, encode } from '../../engine/codec/index.ts'
+import {
+  PairService, joinOver, parseCode, formatCode, newCode, FRAME,
+  WrongPairingCodeError, PairingExpiredError, PairingCodeUsedError, PairingClosedError, NotPairingError,
+  PairingRateLimitedError, PairingProtocolError, InvalidPairingCodeError
+} from '../../protocols/pair/index.ts'
+import { channelId, generator } from '../../protocols/pair/cpace.ts'
+import { fakeClock, seededRandom } from '../engine/helpers.ts'
+
+type Tamper = (type: number, payload: Uint8Array, direction: 'toMember' | 'toJoiner') => Uint8Array
+
+/**
+ * Two stream pairs joined by a relay that sees (and may rewrite) every frame, as a machine in
+ * the middle would; `log` collects every byte that crossed.
+ */
+async function relayed (tamper: Tamper = (_t, p) => p): Promise<{ joiner: Stream, member: Stream, log: Uint8Array[] }> {
+  const [joiner, relayA] = await streamPair()
+  const [relayB, member] = await streamPair()
+  const log: Uint8Array[] = []
+  const pipe = async (from: Stream, to: Stream, direction: 'toMember' | 'toJoiner'): Promise<void> => {
+    const decoder = new FrameDecoder()
+    try {
+      for await (const chunk of from) {
+        for (const frame of decoder.push(chunk.subarray())) {
+          const bytes = encodeFrame(tamper(frame.type, frame.payload, direction), { type: frame.type, compress: 'never' })
+          log.push(bytes)
+          if (!to.send(bytes)) await to.onDrain()
+        }
+      }
+      await to.close()
+    } catch {
+      to.abort(new Error('relay ended'))
+    }
+  }
+  void pipe(relayA, relayB, 'toMember')
+  void pipe(relayB, relayA, 'toJoiner')
+  return { joiner, member, log }
+}
+
+describe('pairing protocol (CPace over ristretto255) over in-memory streams', function () {
+  this.timeout(30_000)
+  const dbs: Database[] = []
+  const services: PairService[] = []
+  afterEach(async () => {
+    for (const s of services.splice(0)) await s.stop()
+    for (const d of dbs.splice(0)) await d.close()
+  })
+
+  async function member (options: { now?: () => number, tryDelayMs?: number } = {}): Promise<{ db: Database, service: PairService }> {
+    const db = await open()
+    dbs.push(db)
+    const service = new PairService({ db, addresses: () => ['/ip4/127.0.0.1/tcp/4001'], tryDelayMs: options.tryDelayMs ?? 0, ...(options.now === undefined ? {} : { now: options.now }) })
+    services.push(service)
+    return { db, service }
+  }
+  let seed = 1
+  const device = (): string => identityFromSeed(seededRandom(seed++)(32)).peerId
+
+  /** One exchange; resolves with both sides' outcomes. */
+  async function exchange (service: PairService, memberPeer: string, code: string, options: { joiner?: string, claimedMember?: string, tamper?: Tamper } = {}) {
+    const joiner = options.joiner ?? device()
+    const { joiner: js, member: ms, log } = await relayed(options.tamper)
+    const [joined, answered] = await Promise.allSettled([
+      joinOver({ stream: js, code: parseCode(code), localPeer: joiner, remotePeer: options.claimedMember ?? memberPeer }),
+      service.answer(ms, joiner)
+    ])
+    return { joiner, joined, answered, log }
+  }
+
+  function rejectedWith (r: PromiseSettledResult<unknown>, name: string): void {
+    assert.equal(r.status, 'rejected', `expected ${name}, got success`)
+    assert.equal((r as PromiseRejectedResult).reason.name, name, String((r as PromiseRejectedResult).reason))
+  }
+
+  it('the right code: both sides agree, the member grants the role and hands over the database id and its addresses', async () => {
+    const { db, service } = await member()
+    const offer = service.open({ role: 'writer' })
+    assert.match(offer.code, /^[0-9]{4}-[0-9]{4}$/)
+    const { joiner, joined, answered } = await exchange(service, db.peerId, offer.code)
+    assert.equal(joined.status, 'fulfilled', String((joined as PromiseRejectedResult).reason))
+    assert.deepEqual((joined as PromiseFulfilledResult<unknown>).value, { dbId: db.id, role: 'writer', member: db.peerId, addresses: ['/ip4/127.0.0.1/tcp/4001'] })
+    assert.equal((answered as PromiseFulfilledResult<string>).value, joiner)
+    assert.deepEqual(await offer.joined, { peerId: joiner, role: 'writer' })
+    assert.equal(db.members.roleOf(joiner), 'writer')
+  })
+
+  it('a wrong code fails on both sides with WrongPairingCodeError and grants nothing', async () => {
+    const { db, service } = await member()
+    const offer = service.open({ role: 'writer' })
+    const wrong = offer.code.replace(/^./, (d) => String((Number(d) + 1) % 10))
+    const { joiner, joined, answered } = await exchange(service, db.peerId, wrong)
+    rejectedWith(joined, 'WrongPairingCodeError')
+    rejectedWith(answered, 'WrongPairingCodeError')
+    assert.equal(db.members.roleOf(joiner), null)
+    assert.equal(service.isOpen(), true, 'one wrong try leaves the window open')
+  })
+
+  it('an expired code fails with PairingExpiredError and the window rejects `joined`', async () => {
+    const clock = fakeClock()
+    const { db, service } = await member({ now: clock.now })
+    const offer = service.open({ role: 'reader', ttlMs: 60_000 })
+    clock.advance(60_001)
+    const { joiner, joined } = await exchange(service, db.peerId, offer.code)
+    rejectedWith(joined, 'PairingExpiredError')
+    await assert.rejects(offer.joined, PairingExpiredError)
+    assert.equal(db.members.roleOf(joiner), null)
+  })
+
+  it('a code works once: reusing it fails with PairingCodeUsedError', async () => {
+    const { db, service } = await member()
+    const offer = service.open({ role: 'writer' })
+    assert.equal((await exchange(service, db.peerId, offer.code)).joined.status, 'fulfilled')
+    const again = await exchange(service, db.peerId, offer.code)
+    rejectedWith(again.joined, 'PairingCodeUsedError')
+    assert.equal(db.members.roleOf(again.joiner), null)
+  })
+
+  it('three wrong tries close the window: then even the right code fails with PairingClosedError', async () => {
+    const { db, service } = await member()
+    const offer = service.open({ role: 'admin' })
+    const wrong = offer.code === '0000-0000' ? '1111-1111' : '0000-0000'
+    for (let i = 0; i < 3; i++) rejectedWith((await exchange(service, db.peerId, wrong)).joined, 'WrongPairingCodeError')
+    await assert.rejects(offer.joined, PairingClosedError)
+    const right = await exchange(service, db.peerId, offer.code)
+    rejectedWith(right.joined, 'PairingClosedError')
+    assert.deepEqual(db.members.list().map((m) => m.role), ['owner'])
+  })
+
+  it('tries are rate-limited: after a wrong try the next one must wait', async () => {
+    const clock = fakeClock()
+    const { db, service } = await member({ now: clock.now, tryDelayMs: 1_000 })
+    const offer = service.open({ role: 'writer' })
+    const wrong = offer.code === '0000-0000' ? '1111-1111' : '0000-0000'
+    rejectedWith((await exchange(service, db.peerId, wrong)).joined, 'WrongPairingCodeError')
+    const tooSoon = await exchange(service, db.peerId, offer.code)
+    rejectedWith(tooSoon.joined, 'PairingRateLimitedError')
+    clock.advance(1_000)
+    assert.equal((await exchange(service, db.peerId, offer.code)).joined.status, 'fulfilled')
+  })
+
+  it('a node without an open window says so (NotPairingError)', async () => {
+    const { db, service } = await member()
+    rejectedWith((await exchange(service, db.peerId, '1234-5678')).joined, 'NotPairingError')
+  })
+
+  it('a machine in the middle that rewrites a key share makes both sides fail, and nothing is granted', async () => {
+    const { db, service } = await member()
+    const offer = service.open({ role: 'writer' })
+    const other = generator('99999999', new Uint8Array(1), new Uint8Array(16)).toBytes()
+    const { joiner, joined, answered } = await exchange(service, db.peerId, offer.code, {
+      tamper: (type, payload) => type === FRAME.reply ? encode({ y: other }) : payload
+    })
+    rejectedWith(joined, 'WrongPairingCodeError')
+    rejectedWith(answered, 'WrongPairingCodeError')
+    assert.equal(db.members.roleOf(joiner), null)
+  })
+
+  it('a tampered welcome is refused by the new device (PairingProtocolError)', async () => {
+    const { db, service } = await member()
+    const offer = service.open({ role: 'writer' })
+    const { joined } = await exchange(service, db.peerId, offer.code, {
+      tamper: (type, payload) => {
+        if (type !== FRAME.welcome) return payload
+        const m = decode(payload) as { mac: Uint8Array, iv: Uint8Array, box: Uint8Array }
+        const box = Uint8Array.from(m.box)
+        box[0]! ^= 1
+        return encode({ ...m, box })
+      }
+    })
+    rejectedWith(joined, 'PairingProtocolError')
+  })
+
+  it('the result is bound to both authenticated peer ids: a relay with another identity fails', async () => {
+    const { db, service } = await member()
+    const offer = service.open({ role: 'writer' })
+    // the new device is connected to someone else (the relay's Noise identity), who forwards to the member
+    const { joiner, joined, answered } = await exchange(service, db.peerId, offer.code, { claimedMember: device() })
+    rejectedWith(joined, 'WrongPairingCodeError')
+    rejectedWith(answered, 'WrongPairingCodeError')
+    assert.equal(db.members.roleOf(joiner), null)
+  })
+
+  it('the transcript carries neither the code nor anything derived from the code alone; two runs with one code share nothing', async () => {
+    const { db, service } = await member()
+    const fixed = { code: '', joiner: device() }
+    const runs: Uint8Array[][] = []
+    for (let i = 0; i < 2; i++) {
+      const offer = service.open({ role: 'writer' })
+      fixed.code = offer.code
+      const run = await exchange(service, db.peerId, offer.code, { joiner: fixed.joiner })
+      assert.equal(run.joined.status, 'fulfilled')
+      runs.push(run.log)
+    }
+    for (const log of runs) {
+      const all = Buffer.concat(log)
+      const digits = parseCode(fixed.code)
+      assert.equal(all.includes(Buffer.from(digits)), false)
+      assert.equal(all.includes(createHash('sha256').update(digits).digest()), false)
+      assert.equal(all.includes(createHash('sha512').update(digits).digest().subarray(0, 32)), false)
+    }
+    // with the same code, peers and even the same session id, the shares differ (fresh scalars)
+    const shares = runs.map((log) => log.map((bytes) => decode(decodeFrame(bytes).payload) as Record<string, Uint8Array>))
+    for (const field of ['y', 'mac', 'box'] as const) {
+      const a = shares[0]!.map((m) => m[field]).filter((v) => v !== undefined)
+      const b = shares[1]!.map((m) => m[field]).filter((v) => v !== undefined)
+      assert.ok(a.length > 0)
+      for (const x of a) for (const y of b) assert.notDeepEqual(Buffer.from(x), Buffer.from(y))
+    }
+    const g = generator(parseCode(fixed.code), channelId(fixed.joiner, db.peerId), new Uint8Array(16)).toBytes()
+    for (const log of runs) assert.equal(Buffer.concat(log).includes(Buffer.from(g)), false)
+  })
+
+  it('codes: 8 digits shown grouped, typed with or without the dash; anything else is InvalidPairingCodeError', () => {
+    const code = newCode(seededRandom(7))
+    assert.match(code, /^[0-9]{8}$/)
+    assert.equal(formatCode('12345678'), '1234-5678')
+    assert.equal(parseCode('1234-5678'), '12345678')
+    assert.equal(parseCode(' 12345678 '), '12345678')
+    for (const bad of ['1234-567', 'abcd-efgh', '123456789', '']) assert.throws(() => parseCode(bad), InvalidPairingCodeError)
+    // the distribution of digits is uniform enough (rejection sampling, no bias toward 0–5)
+    const counts = new Array(10).fill(0) as number[]
+    const random = seededRandom(3)
+    for (let i = 0; i < 2_000; i++) for (const d of newCode(random)) counts[Number(d)]!++
+    for (const c of counts) assert.ok(c > 1_400 && c < 1_800, String(counts))
+  })
+
+  it('errors carry stable names and codes', () => {
+    for (const [E, code] of [[WrongPairingCodeError, 'ERR_WRONG_PAIRING_CODE'], [PairingExpiredError, 'ERR_PAIRING_EXPIRED'], [PairingCodeUsedError, 'ERR_PAIRING_CODE_USED'],
+      [PairingClosedError, 'ERR_PAIRING_CLOSED'], [NotPairingError, 'ERR_NOT_PAIRING']] as const) {
+      const e = new E()
+      assert.equal(e.code, code)
+      assert.match(e.message, /blaze pair/)
+    }
+    assert.equal(new PairingRateLimitedError('wait').code, 'ERR_PAIRING_RATE_LIMITED')
+    assert.equal(new PairingProtocolError('bad').code, 'ERR_PAIRING_PROTOCOL')
+  })
+})
