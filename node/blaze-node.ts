@@ -3,14 +3,20 @@
  * to members, runs one sync session per connected member, and reconnects with backoff.
  *
  * One session per peer pair: the side with the smaller peer id opens the sync stream; the
- * other answers. Non-members are refused at the Noise handshake (connection gater) and
- * again by the sync protocol.
+ * other answers. Non-members get in only as a few short-lived guests (node/guests.ts): they
+ * are told in words why they may not sync (node/refuse-sync.ts), and may pair while a
+ * pairing window is open (`pair()`); the refusal is logged with their peer id.
  */
 import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
 import { createHost, type Host, type HostLimits } from './host.ts'
+import { Guests, type GuestLimits } from './guests.ts'
+import { refuseSync } from './refuse-sync.ts'
+import { describeError } from './errors.ts'
+import { openPairing, pairService, type PairOptions } from './pairing.ts'
+import type { PairService, PairingOffer } from '../protocols/pair/index.ts'
 
 export interface BlazeNodeOptions {
   db: Database
@@ -21,6 +27,8 @@ export interface BlazeNodeOptions {
   /** LAN discovery; default true */
   mdns?: boolean
   limits?: HostLimits
+  /** how many non-members may connect, and for how long (to hear why, or to pair) */
+  guests?: GuestLimits
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -37,7 +45,9 @@ export interface NodeStats {
 
 /**
  * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
- * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
+ * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }),
+ * `refused` (detail: { peer, reason: 'not-a-member' | 'wrong-database', theirDb? }): a
+ * non-member was told it may not sync; `paired` (detail: { peer, role }).
  */
 export class BlazeNode extends EventTarget {
   readonly db: Database
@@ -53,29 +63,35 @@ export class BlazeNode extends EventTarget {
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
+  readonly guests: Guests
+  readonly pairing: PairService
 
-  private constructor (db: Database, host: Host, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: Host, guests: Guests, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
+    this.guests = guests
     this.backoffMs = options.backoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000
     this.log = options.log ?? (() => {})
+    this.pairing = pairService(this, this.log)
   }
 
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
+    const guests = new Guests({ ...(options.guests === undefined ? {} : { limits: options.guests }), isPairing: () => node?.pairing.isOpen() ?? false })
     const host = await createHost({
       identity: db.deviceIdentity(),
       dbId: db.id,
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
-      allowPeer: (peer) => node?.mayConnect(peer) ?? true,
+      pairingMdns: 'answer',
+      allowPeer: (peer) => (node?.mayConnect(peer) ?? true) || guests.hasRoom(peer),
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
-    node = new BlazeNode(db, host, options)
+    node = new BlazeNode(db, host, guests, options)
     await node.wire()
     return node
   }
@@ -86,6 +102,11 @@ export class BlazeNode extends EventTarget {
     host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
     host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
     host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
+    host.addEventListener('connection:close', (e) => { if (this.host.getConnections(e.detail.remotePeer).length === 0) this.guests.forget(e.detail.remotePeer.toString()) })
+    await this.pairing.start({
+      handle: async (protocol, handler, options) => { await host.handle(protocol, (stream: Stream, connection: Connection) => { handler(stream, connection.remotePeer.toString()) }, options) },
+      unhandle: async (protocol) => { await host.unhandle(protocol) }
+    })
     // a new grant may admit a peer we already know: try it
     this.unsubscribe = this.db.subscribe((event) => {
       if (event.ops.some((op) => op.op === 'grant')) void this.dialKnownMembers()
@@ -104,6 +125,14 @@ export class BlazeNode extends EventTarget {
   mayConnect (peer: string): boolean {
     if (this.db.members.list().length === 0) return true
     return this.db.members.roleOf(peer) !== null
+  }
+
+  /**
+   * Opens a pairing window: a one-time code that lets one new device join with `role`
+   * (default writer) within `ttlMs` (default 10 min). See node/pairing.ts.
+   */
+  pair (options: PairOptions = {}): PairingOffer {
+    return openPairing(this, options)
   }
 
   get peerId (): string { return this.host.peerId.toString() }
@@ -135,7 +164,7 @@ export class BlazeNode extends EventTarget {
       await this.host.dial(peer, { signal: AbortSignal.timeout(10_000) })
       this.retries.delete(peer.toString())
     } catch (error) {
-      this.log(`dial ${peer.toString()} failed: ${String((error as Error).message ?? error)}`)
+      this.log(`dial ${peer.toString()} failed: ${describeError(error)}`)
       this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer: peer.toString(), error } }))
       this.scheduleRetry(peer)
     }
@@ -175,7 +204,40 @@ export class BlazeNode extends EventTarget {
 
   private onConnection (connection: Connection): void {
     const peer = connection.remotePeer
+    if (!this.mayConnect(peer.toString())) {
+      if (!this.guests.admit(connection)) return
+      // if we are the opener, the guest would wait for us forever: tell it why now
+      if (this.peerId < peer.toString()) void this.tellRefused(peer)
+      return
+    }
     if (this.peerId < peer.toString()) void this.openSession(peer)
+  }
+
+  private async tellRefused (peer: PeerId): Promise<void> {
+    let stream: Stream
+    try {
+      stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(5_000) }) as unknown as Stream
+    } catch {
+      return // not a BlazeDB node, or a device that only pairs
+    }
+    await this.refuse(peer.toString(), stream, true)
+  }
+
+  private async refuse (peer: string, stream: Stream, opener: boolean): Promise<void> {
+    const outcome = await refuseSync(stream, { dbId: this.db.id, opener })
+    if ('said' in outcome && outcome.said !== 'nothing') {
+      if (this.guests.shouldLog(peer)) {
+        this.log(outcome.said === 'wrong-database'
+          ? `refused ${peer}: it is on another database (${outcome.theirDb})`
+          : `refused ${peer}: not a member of this database (grant it a role, or pair it with \`blaze pair\`)`)
+      }
+      this.dispatchEvent(new CustomEvent('refused', { detail: { peer, reason: outcome.said, ...(outcome.said === 'wrong-database' ? { theirDb: outcome.theirDb } : {}) } }))
+    } else if ('heard' in outcome) {
+      if (this.guests.shouldLog(peer)) this.log(`refused ${peer} (not a member); it answered: ${outcome.heard}`)
+      this.dispatchEvent(new CustomEvent('refused', { detail: { peer, reason: outcome.code === 'WRONG_DATABASE' ? 'wrong-database' : 'not-a-member' } }))
+    }
+    // the guest connection is not closed here: that could drop the ERROR frame before the
+    // peer reads it; its short lifetime (node/guests.ts) ends it
   }
 
   private async openSession (peer: PeerId): Promise<void> {
@@ -186,7 +248,7 @@ export class BlazeNode extends EventTarget {
       const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
       this.run(key, stream as unknown as Stream)
     } catch (error) {
-      this.log(`opening sync with ${key} failed: ${String((error as Error).message ?? error)}`)
+      this.log(`opening sync with ${key} failed: ${describeError(error)}`)
       this.scheduleRetry(peer)
     } finally {
       this.opening.delete(key)
@@ -195,6 +257,10 @@ export class BlazeNode extends EventTarget {
 
   private onInbound (stream: Stream, connection: Connection): void {
     const key = connection.remotePeer.toString()
+    if (!this.mayConnect(key)) {
+      void this.refuse(key, stream, false)
+      return
+    }
     const old = this.sessions.get(key)
     // the opener (smaller id) starts afresh, e.g. after its session died: replace ours
     if (old !== undefined) void old.close()
@@ -245,6 +311,8 @@ export class BlazeNode extends EventTarget {
     if (this.heldTimer !== undefined) clearInterval(this.heldTimer)
     for (const r of this.retries.values()) if (r.timer !== undefined) clearTimeout(r.timer)
     await Promise.all([...this.sessions.values()].map(async (s) => { await s.close() }))
+    await this.pairing.stop()
+    await this.guests.stop()
     await this.host.stop()
   }
 }

@@ -29,12 +29,21 @@ export interface HostLimits {
   pingIntervalMs?: number
 }
 
+/**
+ * The mDNS service tag of pairing: a new device does not know the database id yet, so a member
+ * answers on this database-agnostic tag too, and the device only asks (it never announces).
+ */
+export const PAIRING_SERVICE_TAG = 'blazedb-pair.local'
+
 export interface HostOptions {
   identity: Identity
-  dbId: string
+  /** the database (its mDNS tag); undefined for a device that is still joining */
+  dbId: string | undefined
   listen: string[]
   bootstrap: string[]
   mdns: boolean
+  /** with mdns: 'answer' also answers pairing queries (a member), 'ask' only asks on the pairing tag (a joining device) */
+  pairingMdns?: 'answer' | 'ask'
   /** decides whether a peer may connect at all (members only, once membership is known) */
   allowPeer: (peerId: string) => boolean
   limits?: HostLimits
@@ -49,14 +58,19 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const privateKey = privateKeyFromRaw(raw)
   const limits = options.limits ?? {}
   const gater: ConnectionGater = {
-    // the Noise handshake has proven who the peer is: refuse non-members right there
+    // the Noise handshake has proven who the peer is: refuse non-members right there, unless
+    // the node lets a few in as guests (to tell them why, or to pair: node/guests.ts)
     denyInboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     // loopback and LAN addresses are the point of this database
     denyDialMultiaddr: () => false
   }
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
-  if (options.mdns) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
+  if (options.mdns && options.dbId !== undefined) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
+  // a member queries the pairing tag only once at start (it answers, it does not search);
+  // a joining device asks every second and never answers
+  if (options.mdns && options.pairingMdns === 'answer') discovery.push(mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 3_600_000 }))
+  if (options.mdns && options.pairingMdns === 'ask') discovery.push(mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 1_000, broadcast: false }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
   const host = await createLibp2p({
     privateKey,

@@ -16,7 +16,7 @@ export interface PairDatabase {
 
 /** The part of a libp2p node (its registrar) the service registers with. */
 export interface PairRegistrar {
-  handle: (protocol: string, handler: (stream: never, connection: { remotePeer: { toString: () => string } }) => void, options?: { maxInboundStreams?: number, maxOutboundStreams?: number }) => Promise<void>
+  handle: (protocol: string, handler: (stream: PairStream, remotePeer: string) => void, options: { maxInboundStreams: number, maxOutboundStreams: number }) => Promise<void>
   unhandle: (protocol: string) => Promise<void>
 }
 
@@ -31,6 +31,8 @@ export interface PairServiceInit {
   tryDelayMs?: number
   /** told about every finished exchange */
   log?: (line: string) => void
+  /** called when an exchange over the registered handler has ended (the node closes guest connections) */
+  answered?: (remotePeer: string, error?: Error) => void
 }
 
 export interface PairingOffer {
@@ -58,8 +60,8 @@ export class PairService {
   /** Registers the handler: one pairing stream per connection at a time. */
   async start (registrar: PairRegistrar): Promise<void> {
     this.registrar = registrar
-    await registrar.handle(PROTOCOL, (stream, connection) => {
-      void this.answer(stream as unknown as PairStream, connection.remotePeer.toString()).catch(() => {})
+    await registrar.handle(PROTOCOL, (stream, remotePeer) => {
+      void this.answer(stream, remotePeer).then(() => { this.init.answered?.(remotePeer) }, (error: Error) => { this.init.answered?.(remotePeer, error) })
     }, { maxInboundStreams: 1, maxOutboundStreams: 1 })
   }
 
