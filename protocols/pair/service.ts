@@ -42,6 +42,8 @@ export interface PairingOffer {
   expiresAt: number
   addresses: string[]
   joined: Promise<Joined>
+  /** closes this window unused (no-op once it has ended) */
+  cancel: () => void
 }
 
 export class PairService {
@@ -84,7 +86,7 @@ export class PairService {
       ...(this.init.tryDelayMs === undefined ? {} : { tryDelayMs: this.init.tryDelayMs })
     })
     this.window = window
-    return { code: formatCode(window.code), expiresAt, addresses: this.init.addresses(), joined: window.joined }
+    return { code: formatCode(window.code), expiresAt, addresses: this.init.addresses(), joined: window.joined, cancel: () => { window.cancel() } }
   }
 
   /** Whether a window is open right now (unknown peers may then reach this protocol). */
