@@ -130,7 +130,7 @@ program.command('pair')
     if (info === undefined) throw new CliError(`no node is running on ${opts.data}: start it with \`blaze start --data ${opts.data}\`, then run \`blaze pair\` again`)
     let outcome: Record<string, unknown> | undefined
     const status = await streamApi(info, '/pair', { role: opts.role, ttlMs: Math.round(opts.ttl * 1000) }, (line) => {
-      if ('code' in line) printJson(line)
+      if ('expiresAt' in line) printJson(line)
       else outcome = line
     })
     if (status >= 300) throw new CliError(`the running node refused: ${String(outcome?.error ?? status)}`)
