@@ -24,6 +24,7 @@ import { Catalog } from './db/catalog.ts'
 import { Committer } from './commit/committer.ts'
 import { decodeChangeBatch, encodeChangeBatch, FRAME_CHANGES } from './log/entry.ts'
 import type { Batch } from './log/change-log.ts'
+import type { Replica } from './replica.ts'
 import type { VersionVector } from './log/version-vector.ts'
 import { metaKey, PREFIX, prefixRange } from './keys.ts'
 import { ROLES, type Op, type Role } from './log/change.ts'
@@ -40,7 +41,7 @@ export interface Stats {
   authors: number
 }
 
-export class Database {
+export class Database implements Replica {
   /** database id (hex), the same on every replica */
   readonly id: string
   /** this device's peer id */

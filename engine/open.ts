@@ -51,6 +51,8 @@ export interface OpenOptions {
    * where a database was: a directory whose store is missing or empty is a StoreMissingError.
    */
   create?: boolean
+  /** @internal fault injection in tests: wraps the store the database writes through */
+  wrapStore?: (store: Store) => Store
 }
 
 function parseDbId (dbId: string): Uint8Array {
@@ -93,6 +95,7 @@ export async function open (options: OpenOptions = {}): Promise<Database> {
     }
     identity = prepared.identity
   }
+  if (options.wrapStore !== undefined) store = options.wrapStore(store)
   try {
     const shapes: Array<{ id: number, keys: string[] }> = []
     for (const { key, value } of store.range(prefixRange(PREFIX.shape))) {

@@ -7,7 +7,7 @@
 import { decode, encode } from '../codec/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { collectionRange, docKeyParts, indexDefKey, metaKey, PREFIX, prefixRange, readU64, u64Bytes } from '../keys.ts'
-import { decodeDef, encodeDef, indexKey, indexRange, type IndexDef } from '../index/indexes.ts'
+import { decodeDef, encodeDef, indexKey, indexRange, MAX_INDEX_FIELDS, type IndexDef } from '../index/indexes.ts'
 import { FullTextIndex } from '../fulltext/index.ts'
 import type { StoreReader } from '../store/types.ts'
 import type { Committer } from '../commit/committer.ts'
@@ -45,7 +45,9 @@ export class Catalog {
     if (!Array.isArray(fields) || fields.length === 0 || fields.some((f) => typeof f !== 'string' || f === '' || f.split('.').some((p) => p === ''))) {
       throw new InvalidArgumentError(`an index needs one or more field paths, such as "status" or ["status", "owner.name"], got ${JSON.stringify(fields)}`)
     }
+    if (fields.length > MAX_INDEX_FIELDS) throw new InvalidArgumentError(`an index may have at most ${MAX_INDEX_FIELDS} fields (so that its keys fit the store's key limit), got ${fields.length}; index fewer fields and let the filter do the rest`)
     const name = options.name ?? fields.join('+')
+    checkName(name, 'an index name')
     const core = this.#core
     await this.#committer.run((txn, stage) => {
       // judged inside the job: every job before it has committed and published
@@ -89,6 +91,7 @@ export class Catalog {
   async createSearchIndex (collection: string, fields: string[], options: { name?: string } = {}): Promise<void> {
     checkName(collection, 'a collection name')
     const name = options.name ?? fields.join('+')
+    checkName(name, 'a search index name')
     new FullTextIndex({ fields }) // validates the fields before queueing
     const core = this.#core
     await this.#committer.run((txn, stage) => {
