@@ -147,6 +147,7 @@ describe('pairing between real nodes over TCP on loopback', function () {
     // a fresh replica of another database (it knows no members yet) hears it too
     const fresh = await database({ dbId: '00'.repeat(16) })
     const nf = await node(fresh, na.multiaddrs())
-    await logged(nf, /another database/)
+    // told by the member's ERROR frame, or (when the member opened the stream) seen in its HELLO
+    await logged(nf, new RegExp(`(another database \\(${fresh.id}\\)|is on database ${a.id}, not ${fresh.id})`))
   })
 })
