@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { open, type Database } from '../../engine/index.ts'
 import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
 import { joinDatabase } from '../../node/join.ts'
+import { createHost, type Host } from '../../node/host.ts'
 import { savedBootstrap } from '../../node/bootstrap-file.ts'
 import { PairingExpiredError, WrongPairingCodeError } from '../../protocols/pair/index.ts'
 import { tempDir } from '../engine/helpers.ts'
@@ -113,7 +113,6 @@ describe('pairing between real nodes over TCP on loopback', function () {
     await reader.applyChanges(a.changesSince(reader.versionVector()))
     const nr = await node(reader)
     assert.throws(() => nr.pair({ role: 'writer' }), { name: 'PairingNotAllowedError' })
-    void join
   })
 
   for (const order of ['smaller', 'larger'] as const) {
@@ -149,5 +148,50 @@ describe('pairing between real nodes over TCP on loopback', function () {
     const nf = await node(fresh, na.multiaddrs())
     // told by the member's ERROR frame, or (when the member opened the stream) seen in its HELLO
     await logged(nf, new RegExp(`(another database \\(${fresh.id}\\)|is on database ${a.id}, not ${fresh.id})`))
+  })
+})
+
+describe('guests: non-members within bounds', function () {
+  this.timeout(60_000)
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  it('at most maxGuests non-members at once, each for a short while; members still get in', async () => {
+    const d = tempDir()
+    const a = await open({ path: d.path })
+    cleanups.push(async () => { await a.close(); d.cleanup() })
+    const na = await BlazeNode.start({ db: a, listen: LOOPBACK, mdns: false, guests: { maxGuests: 2, maxGuestsPerAddress: 2, refusedLingerMs: 500 } })
+    cleanups.push(async () => { await na.stop() })
+    const strangers: Host[] = []
+    for (let i = 0; i < 3; i++) {
+      const h = await createHost({ identity: identityFromSeed(new Uint8Array(32).fill(100 + i)), dbId: a.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true })
+      await h.start()
+      cleanups.push(async () => { await h.stop() })
+      strangers.push(h)
+    }
+    const closed = (h: Host): Promise<void> => new Promise((resolve) => {
+      if (h.getConnections(na.host.peerId).length === 0) { resolve(); return }
+      h.addEventListener('connection:close', () => { if (h.getConnections(na.host.peerId).length === 0) resolve() })
+    })
+    const first = await strangers[0]!.dial(na.host.getMultiaddrs()[0]!)
+    const second = await strangers[1]!.dial(na.host.getMultiaddrs()[0]!)
+    assert.equal(first.status, 'open')
+    assert.equal(second.status, 'open')
+    // the third is over the cap: refused at the handshake, or closed at once
+    const third = await strangers[2]!.dial(na.host.getMultiaddrs()[0]!).catch(() => undefined)
+    if (third !== undefined) await closed(strangers[2]!)
+    assert.equal(na.host.getConnections(strangers[2]!.peerId).length, 0)
+    // guests do not stay: both are closed after their short lifetime
+    await Promise.all([closed(strangers[0]!), closed(strangers[1]!)])
+    // and a member is never counted as a guest
+    const b = await open({ dbId: a.id, seed: new Uint8Array(32).fill(7) })
+    cleanups.push(async () => { await b.close() })
+    await a.members.grant(b.peerId, 'writer')
+    await a.collection('x').insert({ id: 'for-b' })
+    const nb = await BlazeNode.start({ db: b, listen: LOOPBACK, mdns: false, bootstrap: na.multiaddrs() })
+    cleanups.push(async () => { await nb.stop() })
+    await until(b, () => b.collection('x').get('for-b') !== undefined, 20_000, 'the member syncs')
   })
 })
