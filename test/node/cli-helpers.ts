@@ -9,9 +9,49 @@ export async function cli (...args: string[]): Promise<{ code: number | null, st
   return await runScript(blaze, args)
 }
 
+/** The command line that runs `blaze ARGS`, inside network namespace `netns` when given. */
+function command (args: string[], netns: string | undefined): [string, string[]] {
+  return netns === undefined ? [process.execPath, [blaze, ...args]] : ['ip', ['netns', 'exec', netns, process.execPath, blaze, ...args]]
+}
+
+/** `cli`, inside a network namespace (its control API answers on that namespace's loopback). */
+export function cliIn (netns: string, ...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const [cmd, argv] = command(args, netns)
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** `blaze pair …` as a child: its JSON lines as they come, and its exit code. */
+export function pairProcess (args: string[], netns?: string): { child: ChildProcess, next: () => Promise<Record<string, unknown>>, exit: Promise<number | null>, stderr: () => string } {
+  const [cmd, argv] = command(['pair', ...args], netns)
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    exit,
+    stderr: () => err,
+    next: async () => {
+      const r = await lines.next()
+      if (r.done === true) throw new Error(`blaze pair printed nothing more: ${err}`)
+      return JSON.parse(r.value) as Record<string, unknown>
+    }
+  }
+}
+
 /** Starts `blaze start …` and resolves with its ready line once it prints one. */
-export function start (args: string[]): Promise<{ child: ChildProcess, ready: { peerId: string, addresses: string[] } }> {
-  const child = spawn(process.execPath, [blaze, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+export function start (args: string[], netns?: string): Promise<{ child: ChildProcess, ready: { peerId: string, addresses: string[] } }> {
+  const [cmd, argv] = command(['start', ...args], netns)
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   let err = ''
   child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
   return new Promise((resolve, reject) => {

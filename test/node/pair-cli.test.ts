@@ -1,29 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { tempDir } from '../engine/helpers.ts'
 import { exited } from '../engine/process.ts'
-import { blaze, cli, start, untilLog } from './cli-helpers.ts'
-
-/** `blaze pair …` as a child: its JSON lines as they come, and its exit code. */
-function pairProcess (args: string[]): { child: ChildProcess, next: () => Promise<Record<string, unknown>>, exit: Promise<number | null>, stderr: () => string } {
-  const child = spawn(process.execPath, [blaze, 'pair', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let err = ''
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return {
-    child,
-    exit,
-    stderr: () => err,
-    next: async () => {
-      const r = await lines.next()
-      if (r.done === true) throw new Error(`blaze pair printed nothing more: ${err}`)
-      return JSON.parse(r.value) as Record<string, unknown>
-    }
-  }
-}
+import { cli, pairProcess, start, untilLog } from './cli-helpers.ts'
 
 /** Collects a child's stderr and resolves once it has a line matching `re` (checked on every chunk), within a bound. */
 function stderrMatch (child: ChildProcess, re: RegExp, timeoutMs = 30_000): Promise<string> {
@@ -110,15 +90,20 @@ describe('blaze pair / blaze join (real processes)', function () {
     const member = await start(['--data', laptop, ...LISTEN])
     children.push(member.child)
 
-    const pair = pairProcess(['--data', laptop, '--ttl', '2'])
+    // a window that nobody uses ends with exit 1 and says why
+    const unused = pairProcess(['--data', laptop, '--ttl', '1'])
+    children.push(unused.child)
+    await unused.next()
+    assert.equal(await unused.exit, 1)
+    assert.match(unused.stderr(), /expired.*blaze pair/)
+
+    const pair = pairProcess(['--data', laptop, '--ttl', '120'])
     children.push(pair.child)
     const offer = await pair.next() as { code: string, addresses: string[] }
     const wrong = offer.code === '0000-0000' ? '1111-1111' : '0000-0000'
     const bad = await cli('join', wrong, '--data', join(dir.path, 'phone'), '--no-mdns', '--bootstrap', offer.addresses[0]!)
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /pairing code is wrong.*\[ERR_WRONG_PAIRING_CODE\]/)
-    assert.equal(await pair.exit, 1)
-    assert.match(pair.stderr(), /expired.*blaze pair/)
     const typo = await cli('join', '12-34', '--data', join(dir.path, 'phone'), '--no-mdns', '--bootstrap', offer.addresses[0]!)
     assert.equal(typo.code, 1)
     assert.match(typo.stderr, /8 digits/)
