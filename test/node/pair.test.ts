@@ -93,6 +93,20 @@ describe('pairing between real nodes over TCP on loopback', function () {
     await assert.rejects(joinDatabase({ code: offer.code, dataDir: phone, bootstrap: offer.addresses, mdns: false }), PairingExpiredError)
   })
 
+  it('an encrypted device joins: its identity and replica are sealed under the passphrase', async () => {
+    const a = await database()
+    const na = await node(a)
+    const offer = na.pair({ role: 'reader' })
+    const phone = dir()
+    const joined = await joinDatabase({ code: offer.code, dataDir: phone, bootstrap: offer.addresses, mdns: false, passphrase: 'correct horse' })
+    assert.equal(a.members.roleOf(joined.peerId), 'reader')
+    await assert.rejects(open({ path: phone }), { name: 'PassphraseRequiredError' })
+    const b = await open({ path: phone, passphrase: 'correct horse' })
+    cleanups.push(async () => { await b.close() })
+    assert.equal(b.id, a.id)
+    assert.equal(b.peerId, joined.peerId)
+  })
+
   it('bad input to pair/join is a typed error', async () => {
     const a = await database()
     const na = await node(a)
