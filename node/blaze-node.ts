@@ -104,7 +104,13 @@ export class BlazeNode extends EventTarget {
     host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
     host.addEventListener('connection:close', (e) => { if (this.host.getConnections(e.detail.remotePeer).length === 0) this.guests.forget(e.detail.remotePeer.toString()) })
     await this.pairing.start({
-      handle: async (protocol, handler, options) => { await host.handle(protocol, (stream: Stream, connection: Connection) => { handler(stream, connection.remotePeer.toString()) }, options) },
+      handle: async (protocol, handler, options) => {
+        await host.handle(protocol, (stream: Stream, connection: Connection) => {
+          const peer = connection.remotePeer.toString()
+          if (this.mayConnect(peer) || this.guests.mayAnswer(peer)) handler(stream, peer)
+          else stream.abort(new Error('too many pairing streams'))
+        }, options)
+      },
       unhandle: async (protocol) => { await host.unhandle(protocol) }
     })
     // a new grant may admit a peer we already know: try it
@@ -258,7 +264,8 @@ export class BlazeNode extends EventTarget {
   private onInbound (stream: Stream, connection: Connection): void {
     const key = connection.remotePeer.toString()
     if (!this.mayConnect(key)) {
-      void this.refuse(key, stream, false)
+      if (this.guests.mayAnswer(key)) void this.refuse(key, stream, false)
+      else stream.abort(new Error('not a member'))
       return
     }
     const old = this.sessions.get(key)

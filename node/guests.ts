@@ -14,7 +14,8 @@
  *    pairing" when no window is open); members are never counted here, so guests cannot
  *    crowd members out.
  * 4. A refusal is logged once per peer per `logEveryMs`, so a reconnecting peer cannot flood
- *    the log.
+ *    the log; a guest gets answers on a few streams, then resets (unless a window is open,
+ *    where the pairing window's own tries and rate limit bound it).
  */
 import type { Connection } from '@libp2p/interface'
 
@@ -31,7 +32,10 @@ export interface GuestLimits {
   logEveryMs?: number
 }
 
-interface Guest { connection: Connection, address: string, timer: NodeJS.Timeout }
+interface Guest { connection: Connection, address: string, timer: NodeJS.Timeout, answers: number }
+
+/** streams a guest connection gets an answer on (a refusal, "not pairing"); later ones are reset */
+const ANSWERS_PER_GUEST = 4
 
 function ipOf (connection: Connection): string {
   return connection.remoteAddr.toString().split('/').slice(0, 3).join('/')
@@ -76,8 +80,18 @@ export class Guests {
     const ms = this.isPairing() ? this.pairingIdleMs : this.refusedLingerMs
     const timer = setTimeout(() => { void this.drop(peer) }, ms)
     timer.unref?.()
-    this.guests.set(peer, { connection, address, timer })
+    this.guests.set(peer, { connection, address, timer, answers: 0 })
     return true
+  }
+
+  /**
+   * Whether a stream from this guest still gets an answer; a guest that keeps opening streams
+   * within its short life gets resets after a few. Peers that are not guests (members) always do.
+   */
+  mayAnswer (peer: string): boolean {
+    const g = this.guests.get(peer)
+    if (g === undefined) return true
+    return ++g.answers <= ANSWERS_PER_GUEST || this.isPairing()
   }
 
   isGuest (peer: string): boolean { return this.guests.has(peer) }

@@ -61,6 +61,7 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
     const deadline = AbortSignal.timeout(options.timeoutMs ?? 30_000)
     const tried = new Set<string>()
     const found: PeerInfo[] = []
+    let lastFailure: Error | undefined
     let wake: (() => void) | undefined
     h.addEventListener('peer:discovery', (e) => { found.push(e.detail); wake?.() })
     await h.start()
@@ -85,6 +86,7 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
         // wrong, expired, used codes and the like: the user has to act, trying elsewhere won't help
         if ((error as { wireCode?: string }).wireCode !== undefined && (error as Error).name !== 'PairingProtocolError') throw error
         log(`pairing with ${member} failed: ${describeError(error)}`)
+        lastFailure = error as Error
         return undefined
       } finally {
         await connection.close().catch(() => {})
@@ -110,6 +112,8 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
       got = await attempt(async () => await h.dial(info.multiaddrs.length > 0 ? info.multiaddrs : info.id, { signal: AbortSignal.any([deadline, AbortSignal.timeout(10_000)]) }), info.id.toString())
     }
     if (got === undefined) {
+      // a member was pairing, but the exchange broke (tampered, timed out): that is the news
+      if (lastFailure !== undefined) throw lastFailure
       throw new NoPairingPeerError(tried.size > 0
         ? 'the members reached are not pairing: run `blaze pair` on a member, then `blaze join` with the code it prints'
         : `no pairing member found${useMdns ? ' on the LAN' : ''}${addresses.length > 0 ? ` or at ${bootstrap.join(', ')}` : ''}: check that the member runs \`blaze start\` and \`blaze pair\`, and pass an address it printed with --bootstrap`)

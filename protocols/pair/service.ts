@@ -114,7 +114,8 @@ export class PairService {
       log(`paired ${peer} as ${this.window?.role ?? '?'}`)
       return peer
     } catch (error) {
-      log(`pairing with ${remotePeer} failed: ${(error as Error).name}: ${(error as Error).message}`)
+      // "not pairing" answers are routine (devices probing the LAN): not worth a log line each
+      if (!(error instanceof NotPairingError)) log(`pairing with ${remotePeer} failed: ${(error as Error).name}: ${(error as Error).message}`)
       throw error
     }
   }

@@ -4,6 +4,9 @@ import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
 import { joinDatabase } from '../../node/join.ts'
 import { createHost, type Host } from '../../node/host.ts'
+import { PROTOCOL as SYNC } from '../../protocols/sync/index.ts'
+import { encodeHello } from '../../protocols/sync/messages.ts'
+import { FrameDecoder } from '../../engine/codec/index.ts'
 import { savedBootstrap } from '../../node/bootstrap-file.ts'
 import { PairingExpiredError, WrongPairingCodeError } from '../../protocols/pair/index.ts'
 import { tempDir } from '../engine/helpers.ts'
@@ -207,5 +210,33 @@ describe('guests: non-members within bounds', function () {
     const nb = await BlazeNode.start({ db: b, listen: LOOPBACK, mdns: false, bootstrap: na.multiaddrs() })
     cleanups.push(async () => { await nb.stop() })
     await until(b, () => b.collection('x').get('for-b') !== undefined, 20_000, 'the member syncs')
+  })
+
+  it('a guest that keeps opening sync streams is answered a few times, then reset', async () => {
+    const d = tempDir()
+    const a = await open({ path: d.path })
+    cleanups.push(async () => { await a.close(); d.cleanup() })
+    const na = await BlazeNode.start({ db: a, listen: LOOPBACK, mdns: false, guests: { refusedLingerMs: 30_000 } })
+    cleanups.push(async () => { await na.stop() })
+    const h = await createHost({ identity: identityFromSeed(new Uint8Array(32).fill(200)), dbId: a.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true })
+    await h.start()
+    cleanups.push(async () => { await h.stop() })
+    const answered: boolean[] = []
+    for (let i = 0; i < 7; i++) {
+      let heard = false
+      try {
+        const stream = await h.dialProtocol(na.host.getMultiaddrs()[0]!, SYNC, { signal: AbortSignal.timeout(10_000) })
+        stream.send(encodeHello({ v: 1, db: Buffer.from(a.id, 'hex'), vv: {} }))
+        const decoder = new FrameDecoder()
+        for await (const chunk of stream) {
+          for (const f of decoder.push(chunk.subarray())) if (f.type === 19) heard = true
+        }
+        await stream.close().catch(() => {})
+      } catch {
+        // reset
+      }
+      answered.push(heard)
+    }
+    assert.deepEqual(answered, [true, true, true, true, false, false, false])
   })
 })
