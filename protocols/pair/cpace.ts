@@ -50,6 +50,11 @@ export function generator (code: string, ci: Uint8Array, sid: Uint8Array): Ristr
   return ristretto255_hasher.deriveToCurve!(createHash('sha512').update(genStr).digest())
 }
 
+/** ISK = SHA-512(lv_cat(DSI ‖ "_ISK", sid, K) ‖ MSGa ‖ MSGb), MSGx = lv_cat(Yx, ADx) (initiator-responder order) */
+export function iskOf (sid: Uint8Array, k: Uint8Array, transcript: Uint8Array): Uint8Array {
+  return createHash('sha512').update(lvCat(Buffer.concat([DSI, utf8('_ISK')]), sid, k)).update(transcript).digest()
+}
+
 export interface CpaceShare {
   /** our public share Y = y·G (32 bytes) */
   readonly share: Uint8Array
@@ -87,7 +92,7 @@ export function cpaceShare (code: string, ci: Uint8Array, sid: Uint8Array, rando
       const k = peer.multiply(y)
       if (k.is0()) throw new WrongPairingCodeError('pairing produced no shared key; ask for a new code with `blaze pair`')
       const transcript = Buffer.concat([lvCat(joinerShare, new Uint8Array(0)), lvCat(memberShare, new Uint8Array(0))])
-      const isk = createHash('sha512').update(lvCat(Buffer.concat([DSI, utf8('_ISK')]), sid, k.toBytes())).update(transcript).digest()
+      const isk = iskOf(sid, k.toBytes(), transcript)
       const derive = (label: string): Uint8Array => new Uint8Array(hkdfSync('sha512', isk, sid, `blazedb pair ${label}`, 32))
       const transcriptHash = createHash('sha256').update(ci).update(sid).update(transcript).digest()
       const mac = (key: Uint8Array, label: string): Uint8Array => createHmac('sha256', key).update(label).update(transcriptHash).digest()

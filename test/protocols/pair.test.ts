@@ -11,7 +11,9 @@ import {
   WrongPairingCodeError, PairingExpiredError, PairingCodeUsedError, PairingClosedError, NotPairingError,
   PairingRateLimitedError, PairingProtocolError, InvalidPairingCodeError
 } from '../../protocols/pair/index.ts'
-import { channelId, generator } from '../../protocols/pair/cpace.ts'
+import { channelId, cpaceShare, generator, iskOf, lvCat } from '../../protocols/pair/cpace.ts'
+import { ristretto255 } from '@noble/curves/ed25519.js'
+import { bytesToNumberLE } from '@noble/curves/utils.js'
 import { fakeClock, seededRandom } from '../engine/helpers.ts'
 
 type Tamper = (type: number, payload: Uint8Array, direction: 'toMember' | 'toJoiner') => Uint8Array
@@ -240,5 +242,37 @@ describe('pairing protocol (CPace over ristretto255) over in-memory streams', fu
     }
     assert.equal(new PairingRateLimitedError('wait').code, 'ERR_PAIRING_RATE_LIMITED')
     assert.equal(new PairingProtocolError('bad').code, 'ERR_PAIRING_PROTOCOL')
+  })
+})
+
+describe('CPace over ristretto255: the test vectors of draft-irtf-cfrg-cpace', () => {
+  // draft-irtf-cfrg-cpace, "Test vector for CPace using group ristretto255 and hash SHA-512"
+  const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
+  const v = {
+    prs: 'Password',
+    ci: hex('0a41696e69746961746f720a42726573706f6e646572'),
+    sid: hex('7e4b4791d6a8ef019b936c79fb7f2c57'),
+    g: '5e25411ca1ad7c9debfd0b33ad987a95cefef2d3f15dcc8bd26415a5dfe2e15a',
+    ya: 'da3d23700a9e5699258aef94dc060dfda5ebb61f02a5ea77fad53f4ff0976d08',
+    Ya: '383a85dd236978f17f8c8545b50dabc52a39fcdab2cf8bc531ce040ff77ca82d',
+    yb: 'd2316b454718c35362d83d69df6320f38578ed5984651435e2949762d900b80d',
+    Yb: 'a6206309c0e8e5f579295e35997ac4300ab3fecec3c17f7b604f3e698fa1383c',
+    K: 'fa1d0318864e2cacb26875f1b791c9ae83204fe8359addb53e95a2e98893853f',
+    isk: 'e91ccb2c0f5e0d0993a33956e3be59754f3f2b07db57631f5394452ea2e7b4354674eb1f5686c078462bf83bec72e8743df440108e638f3526d9b90e85be096f'
+  }
+  it('generator, shares, shared point and ISK match the draft', () => {
+    assert.equal(channelId('Ainitiator', 'Bresponder').toString(), Buffer.from(v.ci).toString())
+    const g = generator(v.prs, v.ci, v.sid)
+    assert.equal(Buffer.from(g.toBytes()).toString('hex'), v.g)
+    // the scalar comes from random(64) reduced mod the group order: feed it ya, zero-padded
+    const scalarSource = (y: string) => (n: number) => { const out = new Uint8Array(n); out.set(hex(y)); return out }
+    const a = cpaceShare(v.prs, v.ci, v.sid, scalarSource(v.ya))
+    const b = cpaceShare(v.prs, v.ci, v.sid, scalarSource(v.yb))
+    assert.equal(Buffer.from(a.share).toString('hex'), v.Ya)
+    assert.equal(Buffer.from(b.share).toString('hex'), v.Yb)
+    const K = ristretto255.Point.fromBytes(b.share).multiply(bytesToNumberLE(hex(v.ya)))
+    assert.equal(Buffer.from(K.toBytes()).toString('hex'), v.K)
+    const transcript = Buffer.concat([lvCat(a.share, Buffer.from('ADa')), lvCat(b.share, Buffer.from('ADb'))])
+    assert.equal(Buffer.from(iskOf(v.sid, K.toBytes(), transcript)).toString('hex'), v.isk)
   })
 })
