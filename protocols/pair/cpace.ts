@@ -43,7 +43,12 @@ export function channelId (joinerPeerId: string, memberPeerId: string): Uint8Arr
   return lvCat(utf8(joinerPeerId), utf8(memberPeerId))
 }
 
-export function generator (code: string, ci: Uint8Array, sid: Uint8Array): RistrettoPoint {
+/** The encoded generator (for tests against the draft's vectors). */
+export function generator (code: string, ci: Uint8Array, sid: Uint8Array): Uint8Array {
+  return generatorPoint(code, ci, sid).toBytes()
+}
+
+function generatorPoint (code: string, ci: Uint8Array, sid: Uint8Array): RistrettoPoint {
   const prs = utf8(code)
   const zpad = Math.max(0, S_IN_BYTES - prependLen(prs).length - prependLen(DSI).length - 1)
   const genStr = lvCat(DSI, prs, new Uint8Array(zpad), ci, sid)
@@ -75,7 +80,7 @@ export interface PairKeys {
 
 /** One side's ephemeral state. `random(64)` gives the scalar (reduced mod the group order). */
 export function cpaceShare (code: string, ci: Uint8Array, sid: Uint8Array, random: (n: number) => Uint8Array): CpaceShare {
-  const g = generator(code, ci, sid)
+  const g = generatorPoint(code, ci, sid)
   let y = 0n
   while (y === 0n) y = Point.Fn.create(bytesToNumberLE(random(64)))
   const share = g.multiply(y).toBytes()

@@ -155,7 +155,7 @@ describe('pairing protocol (CPace over ristretto255) over in-memory streams', fu
   it('a machine in the middle that rewrites a key share makes both sides fail, and nothing is granted', async () => {
     const { db, service } = await member()
     const offer = service.open({ role: 'writer' })
-    const other = generator('99999999', new Uint8Array(1), new Uint8Array(16)).toBytes()
+    const other = generator('99999999', new Uint8Array(1), new Uint8Array(16))
     const { joiner, joined, answered } = await exchange(service, db.peerId, offer.code, {
       tamper: (type, payload) => type === FRAME.reply ? encode({ y: other }) : payload
     })
@@ -215,7 +215,7 @@ describe('pairing protocol (CPace over ristretto255) over in-memory streams', fu
       assert.ok(a.length > 0)
       for (const x of a) for (const y of b) assert.notDeepEqual(Buffer.from(x), Buffer.from(y))
     }
-    const g = generator(parseCode(fixed.code), channelId(fixed.joiner, db.peerId), new Uint8Array(16)).toBytes()
+    const g = generator(parseCode(fixed.code), channelId(fixed.joiner, db.peerId), new Uint8Array(16))
     for (const log of runs) assert.equal(Buffer.concat(log).includes(Buffer.from(g)), false)
   })
 
@@ -263,7 +263,7 @@ describe('CPace over ristretto255: the test vectors of draft-irtf-cfrg-cpace', (
   it('generator, shares, shared point and ISK match the draft', () => {
     assert.equal(channelId('Ainitiator', 'Bresponder').toString(), Buffer.from(v.ci).toString())
     const g = generator(v.prs, v.ci, v.sid)
-    assert.equal(Buffer.from(g.toBytes()).toString('hex'), v.g)
+    assert.equal(Buffer.from(g).toString('hex'), v.g)
     // the scalar comes from random(64) reduced mod the group order: feed it ya, zero-padded
     const scalarSource = (y: string) => (n: number) => { const out = new Uint8Array(n); out.set(hex(y)); return out }
     const a = cpaceShare(v.prs, v.ci, v.sid, scalarSource(v.ya))
