@@ -183,8 +183,8 @@ export class Database implements Replica {
   /** For each author, the first seq still in this replica's log (1 until the log is truncated). */
   horizon (): VersionVector { return this.core.log.horizon(this.core.store) }
 
-  /** The log's size: entries and bytes (a scan). */
-  logStats (): { entries: number, bytes: number } { return this.core.log.size(this.core.store) }
+  /** The log's size: entries and their stored bytes. */
+  logStats (): { entries: number, bytes: number } { return this.core.log.size() }
 
   /**
    * The signed changes this replica has beyond `vv`, as one frame for `applyChanges`. Each
