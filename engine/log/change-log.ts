@@ -103,6 +103,25 @@ export class ChangeLog {
     return head.seq + 1
   }
 
+  /**
+   * How far `vv` is behind this log: the changes it lacks, and the age (ms, against `nowMs`)
+   * of the oldest of them — 0 and 0 when it has everything.
+   */
+  lag (reader: StoreReader, vv: VersionVector, nowMs: number): { changes: number, ms: number } {
+    let changes = 0
+    let oldest: number | undefined
+    for (const head of this.#heads.values()) {
+      const have = vv[this.peerIdOf(head.author)] ?? 0
+      if (have >= head.seq) continue
+      changes += head.seq - have
+      const first = this.entry(reader, head.author, have + 1)
+      if (first === undefined) continue
+      const ms = Number(decodeChange(first.bytes).hlc >> 16n)
+      if (oldest === undefined || ms < oldest) oldest = ms
+    }
+    return { changes, ms: oldest === undefined ? 0 : Math.max(0, nowMs - oldest) }
+  }
+
   /** One stored entry, or undefined. */
   entry (reader: StoreReader, author: Uint8Array, seq: number): StoredEntry | undefined {
     const raw = reader.get(logKey(author, seq))
