@@ -219,6 +219,32 @@ describe('pairing protocol (CPace over ristretto255) over in-memory streams', fu
     for (const log of runs) assert.equal(Buffer.concat(log).includes(Buffer.from(g)), false)
   })
 
+  it('malformed and oversized frames are refused with a typed error and use up no try; an abandoned exchange does', async () => {
+    const db = await open()
+    dbs.push(db)
+    const service = new PairService({ db, addresses: () => [], tryDelayMs: 0, stepTimeoutMs: 300 })
+    services.push(service)
+    service.open({ role: 'writer' })
+    const send = async (bytes: Uint8Array): Promise<PromiseSettledResult<string>> => {
+      const [a, b] = await streamPair()
+      const answered = service.answer(b, device())
+      a.send(bytes)
+      const [r] = await Promise.allSettled([answered])
+      a.abort(new Error('done'))
+      return r
+    }
+    for (let i = 0; i < 5; i++) {
+      rejectedWith(await send(encodeFrame(encode({ v: 1, sid: new Uint8Array(3), y: new Uint8Array(32) }), { type: FRAME.start })), 'PairingProtocolError')
+      rejectedWith(await send(encodeFrame(new Uint8Array(64 * 1024), { type: FRAME.start, compress: 'never' })), 'PairingProtocolError')
+      rejectedWith(await send(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])), 'PairingProtocolError')
+    }
+    assert.equal(service.isOpen(), true, 'junk does not close the window')
+    // a well-formed START and then silence: the step times out, and that counts as a try
+    const start = encodeFrame(encode({ v: 1, sid: new Uint8Array(16), y: generator('00000000', new Uint8Array(1), new Uint8Array(16)) }), { type: FRAME.start, compress: 'never' })
+    for (let i = 0; i < 3; i++) rejectedWith(await send(start), 'PairingProtocolError')
+    assert.equal(service.isOpen(), false, 'three abandoned exchanges close the window')
+  })
+
   it('codes: 8 digits shown grouped, typed with or without the dash; anything else is InvalidPairingCodeError', () => {
     const code = newCode(seededRandom(7))
     assert.match(code, /^[0-9]{8}$/)
