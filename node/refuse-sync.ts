@@ -30,7 +30,9 @@ async function firstFrame (stream: Stream, timeoutMs: number): Promise<Frame | u
   const iterator = stream[Symbol.asyncIterator]()
   const timeout = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }))
   for (;;) {
-    const next = await Promise.race([iterator.next(), timeout])
+    const read = iterator.next()
+    read.catch(() => {}) // may fail after the timeout won, when the stream is aborted
+    const next = await Promise.race([read, timeout])
     if (next === undefined || next.done === true) return undefined
     const [frame] = decoder.push(next.value.subarray())
     if (frame !== undefined) return frame

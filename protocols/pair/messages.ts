@@ -127,8 +127,12 @@ export class FrameReader {
         signal.addEventListener('abort', onAbort, { once: true })
       })
       let result: IteratorResult<Uint8Array | { subarray: () => Uint8Array }>
+      const next = this.iterator.next()
+      // if the timeout wins, this read may still fail later (the stream is aborted): not unhandled
+      next.catch(() => {})
+      aborted.catch(() => {})
       try {
-        result = await Promise.race([this.iterator.next(), aborted])
+        result = await Promise.race([next, aborted])
       } finally {
         signal.removeEventListener('abort', onAbort!)
       }
