@@ -23,6 +23,8 @@ import type { BlazeNode } from './blaze-node.ts'
 export interface ControlInfo { port: number, token: string, pid: number }
 
 const MAX_BODY = 16 * 1024 * 1024
+/** fetch (undici) gives up on a response body silent for 5 min; a pairing window lasts 10 by default */
+const PAIR_KEEPALIVE_MS = 30_000
 
 export function jsonReplacer (_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString()
@@ -142,12 +144,16 @@ async function pair (node: BlazeNode, request: Record<string, unknown>, res: Ser
   res.write(JSON.stringify({ code: offer.code, expiresAt: offer.expiresAt, addresses: offer.addresses }) + '\n')
   // the CLI gave up (Ctrl-C): nobody can show the code any more, so close the window
   res.once('close', () => { if (!res.writableFinished) offer.cancel() })
+  // an empty line now and then, so no idle timeout between client and server ends a long window
+  const keepAlive = setInterval(() => { res.write('\n') }, PAIR_KEEPALIVE_MS)
   try {
     const joined = await offer.joined
     res.end(JSON.stringify({ joined: joined.peerId, role: joined.role }) + '\n')
   } catch (error) {
     const e = error as BlazeError
     res.end(JSON.stringify({ error: e.message, name: e.name, code: e.code }) + '\n')
+  } finally {
+    clearInterval(keepAlive)
   }
 }
 
