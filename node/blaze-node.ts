@@ -11,7 +11,7 @@ import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
-import { createHost, type Host, type HostLimits } from './host.ts'
+import { announcePairing, createHost, type Host, type HostLimits } from './host.ts'
 import { Guests, type GuestLimits } from './guests.ts'
 import { refuseSync } from './refuse-sync.ts'
 import { describeError } from './errors.ts'
@@ -125,6 +125,8 @@ export class BlazeNode extends EventTarget {
     }, 5_000)
     this.heldTimer.unref()
     await host.start()
+    // answer pairing queries on the LAN only while a window is open
+    await announcePairing(host, false)
   }
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */

@@ -13,7 +13,7 @@ import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { bootstrap } from '@libp2p/bootstrap'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, PeerId, Startable } from '@libp2p/interface'
 import type { Identity } from '../engine/crypto/identity.ts'
 
 export interface HostLimits {
@@ -67,9 +67,8 @@ export async function createHost (options: HostOptions): Promise<Host> {
   }
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
   if (options.mdns && options.dbId !== undefined) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
-  // a member queries the pairing tag only once at start (it answers, it does not search);
-  // a joining device asks every second and never answers
-  if (options.mdns && options.pairingMdns === 'answer') discovery.push(mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 3_600_000 }))
+  // a joining device asks on the pairing tag every second and never answers; a member answers
+  // (a service, started only while a pairing window is open: see announcePairing)
   if (options.mdns && options.pairingMdns === 'ask') discovery.push(mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 1_000, broadcast: false }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
   const host = await createLibp2p({
@@ -88,7 +87,22 @@ export async function createHost (options: HostOptions): Promise<Host> {
     },
     // a peer that stops answering pings (gone, or stalled) loses its connection
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
-    services: { identify: identify(), ping: ping() }
+    services: {
+      identify: identify(),
+      ping: ping(),
+      ...(options.mdns && options.pairingMdns === 'answer' ? { pairingMdns: mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 3_600_000 }) } : {})
+    }
   })
   return host as unknown as Host
+}
+
+/**
+ * Starts or stops answering on the pairing mDNS tag. A member answers only while a pairing
+ * window is open, so a LAN does not learn of BlazeDB nodes the rest of the time.
+ */
+export async function announcePairing (host: Host, on: boolean): Promise<void> {
+  const service = (host.services as Record<string, unknown>).pairingMdns as Startable | undefined
+  if (service === undefined) return
+  if (on) await service.start()
+  else await service.stop()
 }

@@ -5,6 +5,7 @@
 import type { Database, Role } from '../engine/index.ts'
 import { DEFAULT_TTL_MS, PairService, type PairingOffer, type PairRole } from '../protocols/pair/index.ts'
 import { InvalidNodeArgumentError, PairingNotAllowedError } from './errors.ts'
+import { announcePairing, type Host } from './host.ts'
 
 export interface PairOptions {
   /** role the new device gets; default 'writer' */
@@ -17,6 +18,7 @@ interface PairingNode extends EventTarget {
   readonly db: Database
   readonly pairing: PairService
   readonly guests: { forget: (peer: string) => void }
+  readonly host: Host
   multiaddrs: () => string[]
 }
 
@@ -33,6 +35,7 @@ export function pairService (node: PairingNode, log: (line: string) => void): Pa
     db: node.db,
     addresses: () => dialableAddresses(node.multiaddrs(), node.db.peerId),
     log,
+    windowChanged: (open) => { void announcePairing(node.host, open).catch((error: Error) => { log(`pairing mDNS: ${error.message}`) }) },
     answered: (peer, error) => {
       if (error !== undefined) return
       // a member now: no longer bound by the guest limits

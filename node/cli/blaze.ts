@@ -146,13 +146,19 @@ program.command('join')
   .requiredOption('--data <dir>', 'data directory for this device (must not hold a database yet)')
   .option('--bootstrap <multiaddr>', 'an address `blaze pair` printed (repeatable)', collect, [])
   .option('--no-mdns', 'do not look for the member on the LAN')
-  .action(async (code: string, opts: { data: string, bootstrap: string[], mdns: boolean }) => {
+  .addOption(new Option('--timeout <seconds>', 'how long to look for the member').default(30).argParser((v) => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n <= 0) throw new CliError(`--timeout takes a number of seconds, got ${JSON.stringify(v)}`, 2)
+    return n
+  }))
+  .action(async (code: string, opts: { data: string, bootstrap: string[], mdns: boolean, timeout: number }) => {
     const passphrase = process.env.BLAZE_PASSPHRASE
     const joined = await joinDatabase({
       code,
       dataDir: opts.data,
       bootstrap: opts.bootstrap,
       mdns: opts.mdns,
+      timeoutMs: Math.round(opts.timeout * 1000),
       ...(passphrase === undefined ? {} : { passphrase }),
       log: (line) => { process.stderr.write(`[blaze] ${line}\n`) }
     })

@@ -31,6 +31,8 @@ export interface PairServiceInit {
   tryDelayMs?: number
   /** told about every finished exchange */
   log?: (line: string) => void
+  /** called when a window opens, and when the open window ends (the node announces pairing on the LAN meanwhile) */
+  windowChanged?: (open: boolean) => void
   /** called when an exchange over the registered handler has ended (the node closes guest connections) */
   answered?: (remotePeer: string, error?: Error) => void
 }
@@ -86,6 +88,9 @@ export class PairService {
       ...(this.init.tryDelayMs === undefined ? {} : { tryDelayMs: this.init.tryDelayMs })
     })
     this.window = window
+    this.init.windowChanged?.(true)
+    const ended = (): void => { if (this.window === window) this.init.windowChanged?.(false) }
+    window.joined.then(ended, ended)
     return { code: formatCode(window.code), expiresAt, addresses: this.init.addresses(), joined: window.joined, cancel: () => { window.cancel() } }
   }
 

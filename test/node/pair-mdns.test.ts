@@ -70,6 +70,10 @@ describe('pairing by mDNS between two network namespaces (real processes)', func
     const { dbId } = JSON.parse((await cli('init', '--data', laptop)).stdout) as { dbId: string }
     const member = await start(['--data', laptop, '--listen', '/ip4/10.77.0.1/tcp/0'], laptopNs)
     children.push(member.child)
+    // no window open: the member does not answer on the pairing tag
+    const early = await cliIn(phoneNs, 'join', '1234-5678', '--data', join(dir!.path, 'early'), '--timeout', '3')
+    assert.equal(early.code, 1)
+    assert.match(early.stderr, /no pairing member found on the LAN/)
     const pair = pairProcess(['--data', laptop, '--ttl', '60'], laptopNs)
     children.push(pair.child)
     const offer = await pair.next() as { code: string }
