@@ -10,7 +10,9 @@ import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { createHost, type Host, type HostLimits } from './host.ts'
+import { connectedRelays, dialMember } from './relay.ts'
 
 export interface BlazeNodeOptions {
   db: Database
@@ -21,6 +23,11 @@ export interface BlazeNodeOptions {
   /** LAN discovery; default true */
   mdns?: boolean
   limits?: HostLimits
+  /**
+   * also run a circuit-relay-v2 server, so members that cannot dial each other connect
+   * through this node (an always-on Pi); default false. Every node uses the relays it meets.
+   */
+  relay?: boolean
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -73,6 +80,7 @@ export class BlazeNode extends EventTarget {
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
       allowPeer: (peer) => node?.mayConnect(peer) ?? true,
+      relay: options.relay ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
     node = new BlazeNode(db, host, options)
@@ -82,10 +90,15 @@ export class BlazeNode extends EventTarget {
 
   private async wire (): Promise<void> {
     const host = this.host
-    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    // sync also runs over relayed connections (limited ones too, when a relay sets limits)
+    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true })
     host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
     host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
     host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
+    // a relay we just met can forward to members we have no address for
+    host.addEventListener('peer:identify', (e) => {
+      if (e.detail.protocols.includes(RELAY_V2_HOP_CODEC)) void this.dialKnownMembers()
+    })
     // a new grant may admit a peer we already know: try it
     this.unsubscribe = this.db.subscribe((event) => {
       if (event.ops.some((op) => op.op === 'grant')) void this.dialKnownMembers()
@@ -98,6 +111,7 @@ export class BlazeNode extends EventTarget {
     }, 5_000)
     this.heldTimer.unref()
     await host.start()
+    void this.dialKnownMembers()
   }
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */
@@ -132,7 +146,7 @@ export class BlazeNode extends EventTarget {
   private async dial (peer: PeerId): Promise<void> {
     if (this.stopped) return
     try {
-      await this.host.dial(peer, { signal: AbortSignal.timeout(10_000) })
+      await dialMember(this.host, peer, { signal: AbortSignal.timeout(10_000) })
       this.retries.delete(peer.toString())
     } catch (error) {
       this.log(`dial ${peer.toString()} failed: ${String((error as Error).message ?? error)}`)
@@ -157,8 +171,10 @@ export class BlazeNode extends EventTarget {
   }
 
   private async dialKnownMembers (): Promise<void> {
+    if (this.stopped) return
     for (const { peerId } of this.db.members.list()) {
-      if (peerId === this.peerId || this.sessions.has(peerId)) continue
+      if (this.stopped) return
+      if (peerId === this.peerId || this.sessions.has(peerId) || this.opening.has(peerId)) continue
       const id = peerIdFromString(peerId)
       if (this.host.getConnections(id).length > 0) {
         if (this.peerId < peerId) void this.openSession(id)
@@ -166,10 +182,11 @@ export class BlazeNode extends EventTarget {
       }
       try {
         const known = await this.host.peerStore.get(id)
-        if (known.addresses.length > 0) void this.dial(id)
+        if (known.addresses.length > 0) { void this.dial(id); continue }
       } catch {
-        // never seen: discovery will bring it
+        // never seen: a relay may know it, else discovery will bring it
       }
+      if ((await connectedRelays(this.host, id)).length > 0) void this.dial(id)
     }
   }
 
@@ -183,7 +200,7 @@ export class BlazeNode extends EventTarget {
     if (this.stopped || this.sessions.has(key) || this.opening.has(key) || !this.mayConnect(key)) return
     this.opening.add(key)
     try {
-      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
       this.run(key, stream as unknown as Stream)
     } catch (error) {
       this.log(`opening sync with ${key} failed: ${String((error as Error).message ?? error)}`)

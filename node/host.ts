@@ -1,20 +1,24 @@
 /**
- * The libp2p host of a BlazeDB node: TCP, Noise, Yamux, identify, ping, mDNS (on by
- * default, one service tag per database so only its replicas find each other), bootstrap
- * addresses, the device identity as the peer key, and limits that keep a busy or hostile
- * peer from taking the node down.
+ * The libp2p host of a BlazeDB node: TCP (announcing link-local addresses too, never
+ * loopback to others: see addresses.ts), the circuit-relay transport and DCUtR (relay.ts),
+ * Noise, Yamux, identify, ping, mDNS (on by default, one service tag per database so only
+ * its replicas find each other), bootstrap addresses, the device identity as the peer key,
+ * an optional circuit-relay server (`relay`), and limits that keep a busy or hostile peer
+ * from taking the node down.
  */
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { bootstrap } from '@libp2p/bootstrap'
+import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Identity } from '../engine/crypto/identity.ts'
+import { announceFilter, tcpWithLinkLocal } from './addresses.ts'
+import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
 
 export interface HostLimits {
   /** most open connections; default 64 */
@@ -38,9 +42,15 @@ export interface HostOptions {
   /** decides whether a peer may connect at all (members only, once membership is known) */
   allowPeer: (peerId: string) => boolean
   limits?: HostLimits
+  /** also run a circuit-relay-v2 server for the members (the Pi); default false */
+  relay?: boolean
+  /** reserve a slot on relays this node meets (listen on /p2p-circuit); default true unless `relay` */
+  useRelays?: boolean
 }
 
 export type Host = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+
+type Services = NonNullable<Libp2pOptions['services']>
 
 export async function createHost (options: HostOptions): Promise<Host> {
   const raw = new Uint8Array(64)
@@ -53,15 +63,24 @@ export async function createHost (options: HostOptions): Promise<Host> {
     denyInboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     // loopback and LAN addresses are the point of this database
-    denyDialMultiaddr: () => false
+    denyDialMultiaddr: () => false,
+    // a relay serves members only: reservations, and circuits between two members
+    denyInboundRelayReservation: (peer: PeerId) => !options.allowPeer(peer.toString()),
+    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !options.allowPeer(source.toString()) || !options.allowPeer(destination.toString()),
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !options.allowPeer(remote.toString())
   }
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
   if (options.mdns) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
+  const relay = options.relay ?? false
+  const useRelays = options.useRelays ?? !relay
+  const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr() }
+  if (relay) services.relay = relayServer()
+  const listen = useRelays && !options.listen.includes(CIRCUIT_LISTEN) ? [...options.listen, CIRCUIT_LISTEN] : options.listen
   const host = await createLibp2p({
     privateKey,
-    addresses: { listen: options.listen },
-    transports: [tcp()],
+    addresses: { listen, announceFilter },
+    transports: [tcpWithLinkLocal(), relayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
@@ -74,7 +93,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     },
     // a peer that stops answering pings (gone, or stalled) loses its connection
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
-    services: { identify: identify(), ping: ping() }
+    services
   })
   return host as unknown as Host
 }
