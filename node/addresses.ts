@@ -65,6 +65,7 @@ function withLinkLocal (listener: Listener, interfaces: () => string[]): Listene
   }
   listener.getAddrs = (): Multiaddr[] => {
     const addrs = getAddrs()
+    if (!wildcard) return addrs
     // one wildcard socket: every expanded address carries its port (lo's 127.0.0.1 is always among them)
     const port = addrs.map(tcpPort).find((p) => p !== undefined)
     if (port === undefined) return addrs
