@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { open, type Database } from '../../engine/index.ts'
+import { identityFromSeed } from '../../engine/crypto/identity.ts'
+import { BlazeNode } from '../../node/blaze-node.ts'
+import { createHost, type Host } from '../../node/host.ts'
+import { NoRouteError } from '../../node/errors.ts'
+import { dialMember, isRelayed } from '../../node/relay.ts'
+import { tempDir } from '../engine/helpers.ts'
+import { converged, until } from '../wait.ts'
+
+const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
+
+/** Resolves once `node` has a sync session with `peer`, within a bound. */
+function sessionWith (node: BlazeNode, peer: string, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (node.peers().includes(peer)) { resolve(); return }
+    const timer = setTimeout(() => { node.removeEventListener('session:start', on); reject(new Error(`no session with ${peer} within ${timeoutMs} ms`)) }, timeoutMs)
+    const on = (e: Event): void => {
+      if ((e as CustomEvent<{ peer: string }>).detail.peer !== peer) return
+      clearTimeout(timer)
+      node.removeEventListener('session:start', on)
+      resolve()
+    }
+    node.addEventListener('session:start', on)
+  })
+}
+
+describe('relay: members reach each other through a circuit-relay-v2 server', function () {
+  this.timeout(120_000)
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  async function database (dbId?: string): Promise<Database> {
+    const dir = tempDir()
+    const db = await open({ path: dir.path, ...(dbId === undefined ? {} : { dbId }) })
+    cleanups.push(async () => { await db.close(); dir.cleanup() })
+    return db
+  }
+  async function node (db: Database, bootstrap: string[]): Promise<BlazeNode> {
+    const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, bootstrap, backoffMs: 100, maxBackoffMs: 1_000 })
+    cleanups.push(async () => { await n.stop() })
+    return n
+  }
+
+  it('two members that only know a relay connect through it by peer id and sync over the relayed connection, past the 128 KiB default limit', async () => {
+    const laptop = await database()
+    const phone = await database(laptop.id)
+    // the relay here is a bare host (no replica): whatever the phone and laptop exchange
+    // must cross the relayed connection, not wait on the relay
+    const relayIdentity = identityFromSeed(new Uint8Array(32).fill(7))
+    await laptop.members.grant(phone.peerId, 'writer')
+    await laptop.members.grant(relayIdentity.peerId, 'reader')
+    await phone.applyChanges(laptop.changesSince({})) // the phone knows the members (as after pairing)
+    const relay: Host = await createHost({ identity: relayIdentity, dbId: laptop.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true, relay: true })
+    cleanups.push(async () => { await relay.stop() })
+    const relayAddr = relay.getMultiaddrs()[0]!.toString()
+
+    const nl = await node(laptop, [relayAddr])
+    const np = await node(phone, [relayAddr])
+    // the laptop reserves a slot: it is reachable at /…/p2p/RELAY/p2p-circuit/p2p/LAPTOP
+    await sessionWith(np, nl.peerId)
+    assert.ok(nl.multiaddrs().some((a) => a.includes(`/p2p/${relay.peerId.toString()}/p2p-circuit/p2p/${nl.peerId}`)), nl.multiaddrs().join(' '))
+    // both may have dialled at once: every connection between them goes through the relay, unlimited
+    const relayed = (): boolean => {
+      const conns = np.host.getConnections(peerIdFromString(nl.peerId))
+      return conns.length > 0 && conns.every((c) => isRelayed(c) && c.limits === undefined && c.status === 'open')
+    }
+    assert.ok(relayed(), np.host.getConnections().map((c) => c.remoteAddr.toString()).join(' '))
+    const ended: unknown[] = []
+    np.addEventListener('session:end', (e) => { ended.push((e as CustomEvent).detail) })
+    await laptop.collection('notes').insert({ id: 'l1', text: 'from the laptop' })
+    await until(phone, () => phone.collection('notes').get('l1') !== undefined)
+    await phone.collection('notes').insert({ id: 'p1', text: 'from the phone' })
+    await until(laptop, () => laptop.collection('notes').get('p1') !== undefined)
+    // ~1 MiB more, well past the 128 KiB a default relay reservation allows per connection
+    for (let i = 0; i < 16; i++) await laptop.collection('blobs').insert({ id: `b${i}`, data: randomBytes(48 * 1024).toString('base64') })
+    await converged([laptop, phone])
+    assert.equal(phone.collection('blobs').get('b15') !== undefined, true)
+    assert.ok(relayed(), 'still relayed and open')
+    assert.deepEqual(ended, [], 'no session ended: the relay cut nothing off')
+  })
+
+  it('a member with no known address and no relay: NoRouteError, which says what to do', async () => {
+    const a = await database()
+    const na = await node(a, [])
+    const stranger = identityFromSeed(new Uint8Array(32).fill(9))
+    await assert.rejects(dialMember(na.host, peerIdFromString(stranger.peerId)), (e: Error) => {
+      assert.ok(e instanceof NoRouteError)
+      assert.equal(e.name, 'NoRouteError')
+      assert.equal((e as NoRouteError).code, 'ERR_NO_ROUTE')
+      assert.match(e.message, /--relay/)
+      return true
+    })
+  })
+})
