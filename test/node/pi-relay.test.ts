@@ -4,11 +4,25 @@
  * between them, the Pi (`blaze start --relay`, a reader) on both.
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from '../engine/helpers.ts'
 import { Lab, requireNetns, type NsHost, type NsProcess } from './netns.ts'
 
 const PI_PORT = 4001
+
+/**
+ * The Pi runs what the example's systemd unit runs: the `blaze start …` arguments of its
+ * ExecStart, with this test's data directory.
+ */
+function serviceStartArgs (data: string): string[] {
+  const unit = readFileSync(new URL('../../examples/pi-relay/blazedb.service', import.meta.url), 'utf8')
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? []
+  assert.equal(exec[1], '/opt/blazedb/node/cli/blaze.ts', unit)
+  const args = exec.slice(exec.indexOf('start') + 1)
+  assert.ok(args.includes('--relay') && args.includes(`/ip4/0.0.0.0/tcp/${PI_PORT}`), args.join(' '))
+  return args.map((a) => a === '/var/lib/blazedb/data' ? data : a)
+}
 
 interface Device { name: string, host: NsHost, data: string, peerId: string, node?: NsProcess }
 
@@ -74,7 +88,7 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
     await setupMembership(laptop, phone, pi)
 
     const startPi = async (): Promise<string[]> => {
-      const { proc, ready } = await pi.host.start(['--data', pi.data, '--relay', '--no-mdns', '--listen', `/ip4/0.0.0.0/tcp/${PI_PORT}`])
+      const { proc, ready } = await pi.host.start([...serviceStartArgs(pi.data), '--no-mdns'])
       pi.node = proc
       return ready.addresses
     }
