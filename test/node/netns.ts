@@ -58,8 +58,7 @@ export function netnsUnavailable (): string | undefined {
 }
 
 /** In a `before` hook: skip the suite with a printed reason, or fail under CI=true. */
-export function requireNetns (ctx: Mocha.Context): void {
-  const reason = netnsUnavailable()
+export function requireNetns (ctx: Mocha.Context, reason = netnsUnavailable()): void {
   if (reason === undefined) return
   if (process.env.CI === 'true') throw new Error(`CI=true, so this test must run, but ${reason}`)
   process.stdout.write(`      skipped: ${reason}\n`)
