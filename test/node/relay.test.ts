@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { open, type Database } from '../../engine/index.ts'
 import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
@@ -82,6 +89,38 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
     assert.equal(phone.collection('blobs').get('b15') !== undefined, true)
     assert.ok(relayed(), 'still relayed and open')
     assert.deepEqual(ended, [], 'no session ended: the relay cut nothing off')
+  })
+
+  it('over a relay that does limit relayed connections (libp2p\'s defaults), sync still runs: it may use limited connections', async () => {
+    const laptop = await database()
+    const phone = await database(laptop.id)
+    const relayIdentity = identityFromSeed(new Uint8Array(32).fill(8))
+    await laptop.members.grant(phone.peerId, 'writer')
+    await laptop.members.grant(relayIdentity.peerId, 'reader')
+    await phone.applyChanges(laptop.changesSince({}))
+    const raw = new Uint8Array(64)
+    raw.set(relayIdentity.seed)
+    raw.set(relayIdentity.publicKey, 32)
+    // someone else's relay, with circuit-relay-v2's default 2 min / 128 KiB limit per connection
+    const relay = await createLibp2p({
+      privateKey: privateKeyFromRaw(raw),
+      addresses: { listen: LOOPBACK },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify(), relay: circuitRelayServer() }
+    })
+    cleanups.push(async () => { await relay.stop() })
+    const relayAddr = relay.getMultiaddrs()[0]!.toString()
+    const nl = await node(laptop, [relayAddr])
+    const np = await node(phone, [relayAddr])
+    await sessionWith(np, nl.peerId)
+    const conns = np.host.getConnections(peerIdFromString(nl.peerId))
+    assert.ok(conns.length > 0 && conns.every((c) => isRelayed(c) && c.limits !== undefined), conns.map((c) => c.remoteAddr.toString()).join(' '))
+    await laptop.collection('notes').insert({ id: 'l1' })
+    await until(phone, () => phone.collection('notes').get('l1') !== undefined)
+    await phone.collection('notes').insert({ id: 'p1' })
+    await until(laptop, () => laptop.collection('notes').get('p1') !== undefined)
   })
 
   it('a member with no known address and no relay: NoRouteError, which says what to do', async () => {
