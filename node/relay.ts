@@ -86,21 +86,28 @@ async function knownAddresses (host: Libp2p, peer: PeerId): Promise<number> {
   }
 }
 
+/** How long the direct attempt may take when a relay could be tried next (libp2p tries addresses one by one, 6 s each). */
+export const DIRECT_FIRST_MS = 4_000
+
 /**
  * Connects to a member: through its known addresses (direct, or relayed ones identify
- * told us about), else through each relay we are connected to, by peer id.
+ * told us about), else through each relay we are connected to, by peer id. When a relay
+ * is there to fall back on, the direct attempt gets `DIRECT_FIRST_MS` (an address on a
+ * network we are not on may swallow a SYN until the dial times out).
  * Throws `NoRouteError` when neither exists, else the last dial error.
  */
 export async function dialMember (host: Libp2p, peer: PeerId, options: AbortOptions = {}): Promise<Connection> {
   let failure: unknown
+  const relays = await connectedRelays(host, peer)
   if (await knownAddresses(host, peer) > 0) {
+    const signal = relays.length === 0 ? options.signal : AbortSignal.any([AbortSignal.timeout(DIRECT_FIRST_MS), ...(options.signal === undefined ? [] : [options.signal])])
     try {
-      return await host.dial(peer, options)
+      return await host.dial(peer, { ...options, ...(signal === undefined ? {} : { signal }) })
     } catch (error) {
+      if (options.signal?.aborted === true) throw error
       failure = error
     }
   }
-  const relays = await connectedRelays(host, peer)
   if (relays.length > 0) return await host.dial(circuitAddresses(relays, peer), options)
   throw failure ?? new NoRouteError(peer.toString())
 }

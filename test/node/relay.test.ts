@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { createServer, type Server, type Socket } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -13,7 +15,7 @@ import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
 import { createHost, type Host } from '../../node/host.ts'
 import { NoRouteError } from '../../node/errors.ts'
-import { dialMember, isRelayed } from '../../node/relay.ts'
+import { connectedRelays, dialMember, isRelayed } from '../../node/relay.ts'
 import { tempDir } from '../engine/helpers.ts'
 import { converged, until } from '../wait.ts'
 
@@ -31,6 +33,23 @@ function sessionWith (node: BlazeNode, peer: string, timeoutMs = 20_000): Promis
       resolve()
     }
     node.addEventListener('session:start', on)
+  })
+}
+
+/** Resolves once `check()` holds, re-checked on each `type` event of `target`, within a bound. */
+function when (target: EventTarget, type: string, check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { target.removeEventListener(type, on); reject(new Error(`${what}: not within ${timeoutMs} ms`)) }, timeoutMs)
+    const on = (): void => {
+      void Promise.resolve(check()).then((ok) => {
+        if (!ok) return
+        clearTimeout(timer)
+        target.removeEventListener(type, on)
+        resolve()
+      })
+    }
+    target.addEventListener(type, on)
+    on()
   })
 }
 
@@ -121,6 +140,37 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
     await until(phone, () => phone.collection('notes').get('l1') !== undefined)
     await phone.collection('notes').insert({ id: 'p1' })
     await until(laptop, () => laptop.collection('notes').get('p1') !== undefined)
+  })
+
+  it('a member whose known addresses swallow the handshake is still reached through the relay', async () => {
+    const laptop = await database()
+    const phone = await database(laptop.id)
+    const relayIdentity = identityFromSeed(new Uint8Array(32).fill(10))
+    await laptop.members.grant(phone.peerId, 'writer')
+    await laptop.members.grant(relayIdentity.peerId, 'reader')
+    const relay: Host = await createHost({ identity: relayIdentity, dbId: laptop.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true, relay: true })
+    cleanups.push(async () => { await relay.stop() })
+    const relayAddr = relay.getMultiaddrs()[0]!.toString()
+    const nl = await node(laptop, [relayAddr])
+    await when(nl.host as unknown as EventTarget, 'self:peer:update', () => nl.multiaddrs().some((a) => a.includes('/p2p-circuit')), 'the laptop reserving a slot')
+    // stale addresses for the laptop that accept TCP and then never answer (like a SYN into the void)
+    const sockets: Socket[] = []
+    const silent: Server[] = []
+    for (let i = 0; i < 2; i++) {
+      const server = createServer((s) => { sockets.push(s) })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      silent.push(server)
+    }
+    cleanups.push(() => { for (const s of sockets) s.destroy(); for (const s of silent) s.close() })
+    // the phone does not know the membership yet, so it dials nobody by itself
+    const np = await node(phone, [relayAddr])
+    await when(np.host as unknown as EventTarget, 'peer:identify', async () => (await connectedRelays(np.host)).length > 0, 'the phone meeting the relay')
+    const laptopId = peerIdFromString(nl.peerId)
+    await np.host.peerStore.merge(laptopId, { multiaddrs: silent.map((s) => multiaddr(`/ip4/127.0.0.1/tcp/${(s.address() as { port: number }).port}`)) })
+    // two silent addresses would take libp2p 2 × 6 s, past the 10 s dial: the direct try is cut short
+    const conn = await dialMember(np.host, laptopId, { signal: AbortSignal.timeout(10_000) })
+    assert.ok(isRelayed(conn), conn.remoteAddr.toString())
+    assert.equal(sockets.length > 0, true, 'the stale address was tried first')
   })
 
   it('a member with no known address and no relay: NoRouteError, which says what to do', async () => {
