@@ -5,6 +5,10 @@
  * One session per peer pair: the side with the smaller peer id opens the sync stream; the
  * other answers. Non-members are refused at the Noise handshake (connection gater) and
  * again by the sync protocol.
+ *
+ * Members it has no address for (or whose addresses fail) are dialled through the relays it
+ * is connected to, by peer id (relay.ts): at start, when a relay is met, on a grant, and on
+ * every retry. Sync runs on relayed connections, limited ones included.
  */
 import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
