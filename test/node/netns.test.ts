@@ -30,6 +30,26 @@ describe('the network-namespace harness', function () {
     }
   })
 
+  it('a bridge joins several hosts: one reaches another on it, and nothing else', async () => {
+    const lab = Lab.create()
+    try {
+      const [a, b, c] = [lab.host('la'), lab.host('lb'), lab.host('lc')]
+      lab.lan('sw', [[a, '10.213.9.1/24'], [b, '10.213.9.2/24']])
+      lab.link(c, '10.213.8.3/24', b, '10.213.8.2/24')
+      const server = b.spawn('-e', [`require('node:net').createServer((s) => s.end('hi')).listen(4555, () => console.log('listening'))`])
+      await server.until(() => server.lines[0], 'the server listening')
+      const connect = (h: typeof a, host: string): Promise<string> => {
+        const p = h.spawn('-e', [`require('node:net').connect(4555, '${host}').on('data', (d) => { console.log(String(d)); process.exit(0) }).on('error', (e) => { console.log(e.code); process.exit(0) })`])
+        return p.until(() => p.lines[0], `connecting to ${host}`)
+      }
+      assert.equal(await connect(a, '10.213.9.2'), 'hi')
+      assert.equal(await connect(c, '10.213.8.2'), 'hi')
+      assert.equal(await connect(c, '10.213.9.1'), 'ENETUNREACH')
+    } finally {
+      await lab.teardown()
+    }
+  })
+
   it('without namespaces: skips with a printed reason, but fails under CI=true', () => {
     const ci = process.env.CI
     let skipped = false

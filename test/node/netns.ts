@@ -215,7 +215,18 @@ export class Lab {
   /** A new lab; first removes namespaces left by killed runs. */
   static create (): Lab {
     removeLeftovers()
-    return new Lab()
+    const lab = new Lab()
+    // if the run ends without teardown (an interrupted mocha), still leave nothing behind
+    process.once('exit', lab.removeNow)
+    return lab
+  }
+
+  private readonly removeNow = (): void => {
+    for (const p of this.processes) if (!p.exited) p.child.kill('SIGKILL')
+    for (const ns of this.namespaces.splice(0)) {
+      killInside(ns)
+      spawnSync('ip', ['netns', 'del', ns])
+    }
   }
 
   track (p: NsProcess): void { this.processes.push(p) }
@@ -274,5 +285,6 @@ export class Lab {
       killInside(ns)
       try { ip('netns', 'del', ns) } catch {}
     }
+    process.off('exit', this.removeNow)
   }
 }
