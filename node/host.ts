@@ -1,6 +1,6 @@
 /**
- * The libp2p host of a BlazeDB node: TCP (announcing link-local addresses too, never
- * loopback to others: see addresses.ts), the circuit-relay transport and DCUtR (relay.ts),
+ * The libp2p host of a BlazeDB node: TCP (announcing its interfaces' addresses, link-local
+ * and public ones included, never loopback to others: see addresses.ts), the circuit-relay transport and DCUtR (relay.ts),
  * Noise, Yamux, identify, ping, mDNS (on by default, one service tag per database so only
  * its replicas find each other), bootstrap addresses, the device identity as the peer key,
  * an optional circuit-relay server (`relay`), and limits that keep a busy or hostile peer
@@ -15,9 +15,10 @@ import { mdns } from '@libp2p/mdns'
 import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Identity } from '../engine/crypto/identity.ts'
-import { announceFilter, tcpWithLinkLocal } from './addresses.ts'
+import { InterfaceAddresses } from './addresses.ts'
 import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
 
 export interface HostLimits {
@@ -76,11 +77,12 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const useRelays = options.useRelays ?? !relay
   const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr() }
   if (relay) services.relay = relayServer()
+  const announce = new InterfaceAddresses(peerIdFromPrivateKey(privateKey).toString())
   const listen = useRelays && !options.listen.includes(CIRCUIT_LISTEN) ? [...options.listen, CIRCUIT_LISTEN] : options.listen
   const host = await createLibp2p({
     privateKey,
-    addresses: { listen, announceFilter },
-    transports: [tcpWithLinkLocal(), relayTransport()],
+    addresses: { listen, announceFilter: announce.announceFilter },
+    transports: [announce.tcp(), relayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
