@@ -174,6 +174,12 @@ export class NsHost {
   /** Runs `ip ARGS` inside this namespace. */
   ip (...args: string[]): string { return ip('-n', this.ns, ...args) }
 
+  /** Sets a sysctl of this namespace's network stack, e.g. `net.ipv4.ip_forward`. */
+  sysctl (key: string, value: string): void {
+    const r = spawnSync('ip', ['netns', 'exec', this.ns, 'sh', '-c', `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`sysctl ${key}=${value} in ${this.ns} failed: ${r.stderr.trim()}`)
+  }
+
   /** Spawns `node SCRIPT ARGS` inside this namespace (the pinned Node that runs the tests). */
   spawn (script: string, args: string[], env: NodeJS.ProcessEnv = process.env): NsProcess {
     const child = spawn('ip', ['netns', 'exec', this.ns, process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })

@@ -158,4 +158,33 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
       return new Set(hashes).size === 1 ? true : undefined
     }, 'all three converging')
   })
+
+  it('where the two can reach each other (public addresses, the Pi routes), DCUtR upgrades the relayed connection to a direct one', async () => {
+    const device = (name: string): Device => ({ name, host: lab!.host(name), data: join(dir.path, name), peerId: '' })
+    const laptop = device('laptop')
+    const phone = device('phone')
+    const pi = device('pi')
+    // public addresses (DCUtR upgrades only to those), and the Pi forwards between the networks
+    lab!.link(laptop.host, '11.213.1.2/24', pi.host, '11.213.1.1/24')
+    lab!.link(phone.host, '11.213.2.2/24', pi.host, '11.213.2.1/24')
+    pi.host.sysctl('net.ipv4.ip_forward', '1')
+    laptop.host.ip('route', 'add', 'default', 'via', '11.213.1.1')
+    phone.host.ip('route', 'add', 'default', 'via', '11.213.2.1')
+    await setupMembership(laptop, phone, pi)
+    pi.node = (await pi.host.start([...serviceStartArgs(pi.data), '--no-mdns'])).proc
+    const piOn = (net: number): string => `/ip4/11.213.${net}.1/tcp/${PI_PORT}/p2p/${pi.peerId}`
+    const l = await laptop.host.start(['--data', laptop.data, '--no-mdns', '--bootstrap', piOn(1)])
+    laptop.node = l.proc
+    assert.ok(l.ready.addresses.some((a) => a.startsWith('/ip4/11.213.1.2/tcp/')), `a public interface address is announced: ${l.ready.addresses.join(' ')}`)
+    phone.node = (await phone.host.start(['--data', phone.data, '--no-mdns', '--bootstrap', piOn(2)])).proc
+    // the phone has no address for the laptop: it reaches it through the Pi, then DCUtR goes direct
+    const direct = await phone.node.until(async () => {
+      const s = await json<Status>(phone, 'status', '--data', phone.data)
+      return s.connections.find((c) => c.peer === laptop.peerId && !c.relayed)
+    }, 'a direct phone–laptop connection')
+    assert.match(direct.address, /^\/ip4\/11\.213\.1\.2\/tcp\//)
+    assert.match(phone.node.stderr, new RegExp(`sync with ${laptop.peerId} started`))
+    const id = await put(laptop, 'notes', { text: 'direct' })
+    assert.deepEqual(await seen(phone, 'notes', id), { id, text: 'direct' })
+  })
 })
