@@ -4,8 +4,10 @@
  * between them, the Pi (`blaze start --relay`, a reader) on both.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { tempDir } from '../engine/helpers.ts'
 import { Lab, requireNetns, type NsHost, type NsProcess } from './netns.ts'
 
@@ -186,5 +188,25 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
     assert.match(phone.node.stderr, new RegExp(`sync with ${laptop.peerId} started`))
     const id = await put(laptop, 'notes', { text: 'direct' })
     assert.deepEqual(await seen(phone, 'notes', id), { id, text: 'direct' })
+  })
+})
+
+describe('examples/pi-relay/blazedb.service', () => {
+  it('is a valid systemd unit (systemd-analyze verify, with this checkout as /opt/blazedb)', function () {
+    if (spawnSync('systemd-analyze', ['--version']).status !== 0) {
+      process.stdout.write('      skipped: systemd-analyze is not installed\n')
+      this.skip()
+    }
+    const dir = tempDir()
+    try {
+      const root = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
+      const unit = readFileSync(new URL('../../examples/pi-relay/blazedb.service', import.meta.url), 'utf8').replaceAll('/opt/blazedb', root)
+      writeFileSync(join(dir.path, 'blazedb.service'), unit)
+      const r = spawnSync('systemd-analyze', ['verify', join(dir.path, 'blazedb.service')], { encoding: 'utf8' })
+      assert.equal(r.status, 0, r.stderr)
+      assert.equal(r.stderr.trim(), '', r.stderr)
+    } finally {
+      dir.cleanup()
+    }
   })
 })
