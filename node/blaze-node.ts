@@ -99,9 +99,16 @@ export class BlazeNode extends EventTarget {
     host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
     host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
     host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
-    // a relay we just met can forward to members we have no address for
+    // a relay we just met can forward to members we have no address for; and once we hold a
+    // reservation, members that tried us through it before we had one can be reached now
     host.addEventListener('peer:identify', (e) => {
       if (e.detail.protocols.includes(RELAY_V2_HOP_CODEC)) void this.dialKnownMembers()
+    })
+    let reserved = 0
+    host.addEventListener('self:peer:update', () => {
+      const now = this.multiaddrs().filter((a) => a.includes('/p2p-circuit')).length
+      if (now > reserved) void this.dialKnownMembers()
+      reserved = now
     })
     // a new grant may admit a peer we already know: try it
     this.unsubscribe = this.db.subscribe((event) => {

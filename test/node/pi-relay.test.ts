@@ -63,9 +63,17 @@ async function seen (device: Device, collection: string, id: string): Promise<Re
   }, `${device.name} receiving ${collection}/${id}`)
 }
 
-/** Which peer a device's node applied the change for `id` from, read from its log. */
+/** The peers a device's node applied changes from (since offset `since` of its log). */
 function appliedFrom (device: Device, since: number): string[] {
   return [...device.node!.stderr.slice(since).matchAll(/applied \d+ change\(s\) from (\S+)/g)].map((m) => m[1]!)
+}
+
+/** Waits until `device` has a sync session with each of `peers`; returns its status. */
+async function sessions (device: Device, peers: Device[]): Promise<Status> {
+  return await device.node!.until(async () => {
+    const s = await json<Status>(device, 'status', '--data', device.data)
+    return peers.every((p) => s.peers.includes(p.peerId)) ? s : undefined
+  }, `${device.name} in session with ${peers.map((p) => p.name).join(' and ')}`)
 }
 
 describe('the phone, the laptop and the Pi: relay and store-and-forward (namespaces)', function () {
@@ -110,10 +118,7 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
     assert.equal(await probe.until(() => probe.lines[0], 'the probe'), 'ENETUNREACH')
 
     // the phone and the laptop hold a sync session with each other, over the Pi's relay
-    const status = await phone.node!.until(async () => {
-      const s = await json<Status>(phone, 'status', '--data', phone.data)
-      return s.peers.includes(laptop.peerId) && s.peers.includes(pi.peerId) ? s : undefined
-    }, 'a phone–laptop session')
+    const status = await sessions(phone, [pi, laptop])
     const toLaptop = status.connections.filter((c) => c.peer === laptop.peerId)
     assert.ok(toLaptop.length > 0 && toLaptop.every((c) => c.relayed && c.address.includes(`/p2p/${pi.peerId}/p2p-circuit`)), JSON.stringify(toLaptop))
 
@@ -142,7 +147,7 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
     phase('phone got l2 from the pi')
     // the laptop comes back, the Pi restarts: everything heals, writes flow again both ways
     await startLaptop()
-    await seen(laptop, 'notes', l2)
+    await sessions(laptop, [pi, phone])
     phase('laptop back')
     await pi.node!.stop()
     await startPi()
@@ -153,10 +158,10 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
     const l3 = await put(laptop, 'notes', { text: 'after the Pi restarted, from the laptop' })
     assert.deepEqual(await seen(phone, 'notes', l3), { id: l3, text: 'after the Pi restarted, from the laptop' })
     phase('l3 reached the phone')
-    // and all three hold the same state (the Pi logs each change it applies, waking this check)
-    let hashes: string[] = []
+    // the phone–laptop session is back too, and all three hold the same state
+    await sessions(phone, [pi, laptop])
     await pi.node!.until(async () => {
-      hashes = await Promise.all([laptop, phone, pi].map(async (d) => (await json<Status>(d, 'status', '--data', d.data)).stateHash))
+      const hashes = await Promise.all([laptop, phone, pi].map(async (d) => (await json<Status>(d, 'status', '--data', d.data)).stateHash))
       return new Set(hashes).size === 1 ? true : undefined
     }, 'all three converging')
   })
