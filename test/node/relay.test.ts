@@ -110,6 +110,32 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
     assert.deepEqual(ended, [], 'no session ended: the relay cut nothing off')
   })
 
+  it('BlazeNode with relay: true (a reader) relays between members and holds what one wrote while the other was away', async () => {
+    const laptop = await database()
+    const phone = await database(laptop.id)
+    const pi = await database(laptop.id)
+    await laptop.members.grant(phone.peerId, 'writer')
+    await laptop.members.grant(pi.peerId, 'reader')
+    const npi = await BlazeNode.start({ db: pi, listen: LOOPBACK, mdns: false, relay: true, backoffMs: 100, maxBackoffMs: 1_000 })
+    cleanups.push(async () => { await npi.stop() })
+    const piAddr = npi.multiaddrs()[0]!
+    const nl = await node(laptop, [piAddr])
+    let np = await node(phone, [piAddr])
+    // the phone learns the members from the Pi, then reaches the laptop through it
+    await sessionWith(np, nl.peerId)
+    assert.ok(np.host.getConnections(peerIdFromString(nl.peerId)).every(isRelayed))
+    await laptop.collection('notes').insert({ id: 'l1' })
+    await until(phone, () => phone.collection('notes').get('l1') !== undefined)
+    // store-and-forward: the phone is away while the laptop writes, then the laptop is away
+    await np.stop()
+    await laptop.collection('notes').insert({ id: 'l2' })
+    await until(pi, () => pi.collection('notes').get('l2') !== undefined)
+    await nl.stop()
+    np = await node(phone, [piAddr])
+    await until(phone, () => phone.collection('notes').get('l2') !== undefined)
+    assert.deepEqual(np.peers(), [npi.peerId])
+  })
+
   it('over a relay that does limit relayed connections (libp2p\'s defaults), sync still runs: it may use limited connections', async () => {
     const laptop = await database()
     const phone = await database(laptop.id)
