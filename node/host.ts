@@ -1,10 +1,10 @@
 /**
  * The libp2p host of a BlazeDB node: TCP (announcing its interfaces' addresses, link-local
- * and public ones included, never loopback to others: see addresses.ts), the circuit-relay transport and DCUtR (relay.ts),
- * Noise, Yamux, identify, ping, mDNS (on by default, one service tag per database so only
- * its replicas find each other), bootstrap addresses, the device identity as the peer key,
- * an optional circuit-relay server (`relay`), and limits that keep a busy or hostile peer
- * from taking the node down.
+ * and public ones included, never loopback to others: see addresses.ts), the circuit-relay
+ * transport and DCUtR (relay.ts), Noise, Yamux, identify, ping, mDNS (on by default, one
+ * service tag per database so only its replicas find each other), bootstrap addresses, the
+ * device identity as the peer key, an optional circuit-relay server (`relay`), and limits
+ * that keep a busy or hostile peer from taking the node down.
  */
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
