@@ -82,12 +82,13 @@ export class InterfaceAddresses {
     return (components) => {
       const transport = factory(components)
       const createListener = transport.createListener.bind(transport)
-      transport.createListener = (options: CreateListenerOptions): Listener => this.track(createListener(options))
+      transport.createListener = (options: CreateListenerOptions): Listener => this.watch(createListener(options))
       return transport
     }
   }
 
-  private track (listener: Listener): Listener {
+  /** Notes whether `listener` listens on a wildcard address (the TCP wrapper calls this for each). */
+  watch (listener: Listener): Listener {
     const listen = listener.listen.bind(listener)
     listener.listen = async (ma: Multiaddr): Promise<void> => {
       await listen(ma)
