@@ -1,7 +1,8 @@
 /**
  * The phone, the laptop and the Pi (examples/pi-relay/README.md), as real `blaze` processes
  * in three network namespaces: the laptop and the phone on two networks with no route
- * between them, the Pi (`blaze start --relay`, a reader) on both.
+ * between them, the Pi (`blaze start --relay`, a reader) on both. BLAZE_TEST_PHASES=1 prints
+ * how long each phase took.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
