@@ -6,12 +6,18 @@
  * other answers. Non-members get in only as a few short-lived guests (node/guests.ts): they
  * are told in words why they may not sync (node/refuse-sync.ts), and may pair while a
  * pairing window is open (`pair()`); the refusal is logged with their peer id.
+ *
+ * Members it has no address for (or whose addresses fail) are dialled through the relays it
+ * is connected to, by peer id (relay.ts): at start, when a relay is met, on a grant, and on
+ * every retry. Sync runs on relayed connections, limited ones included.
  */
 import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { announcePairing, createHost, type Host, type HostLimits } from './host.ts'
+import { connectedRelays, dialMember } from './relay.ts'
 import { Guests, type GuestLimits } from './guests.ts'
 import { refuseSync } from './refuse-sync.ts'
 import { describeError } from './errors.ts'
@@ -29,6 +35,11 @@ export interface BlazeNodeOptions {
   limits?: HostLimits
   /** how many non-members may connect, and for how long (to hear why, or to pair) */
   guests?: GuestLimits
+  /**
+   * also run a circuit-relay-v2 server, so members that cannot dial each other connect
+   * through this node (an always-on Pi); default false. Every node uses the relays it meets.
+   */
+  relay?: boolean
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -89,6 +100,8 @@ export class BlazeNode extends EventTarget {
       mdns: options.mdns ?? true,
       pairingMdns: 'answer',
       allowPeer: (peer) => (node?.mayConnect(peer) ?? true) || guests.hasRoom(peer),
+      isMember: (peer) => node?.mayConnect(peer) ?? true,
+      relay: options.relay ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
     node = new BlazeNode(db, host, guests, options)
@@ -98,7 +111,8 @@ export class BlazeNode extends EventTarget {
 
   private async wire (): Promise<void> {
     const host = this.host
-    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    // sync also runs over relayed connections (limited ones too, when a relay sets limits)
+    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true })
     host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
     host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
     host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
@@ -112,6 +126,17 @@ export class BlazeNode extends EventTarget {
         }, options)
       },
       unhandle: async (protocol) => { await host.unhandle(protocol) }
+    })
+    // a relay we just met can forward to members we have no address for; and once we hold a
+    // reservation, members that tried us through it before we had one can be reached now
+    host.addEventListener('peer:identify', (e) => {
+      if (e.detail.protocols.includes(RELAY_V2_HOP_CODEC)) void this.dialKnownMembers()
+    })
+    let reserved = 0
+    host.addEventListener('self:peer:update', () => {
+      const now = this.multiaddrs().filter((a) => a.includes('/p2p-circuit')).length
+      if (now > reserved) void this.dialKnownMembers()
+      reserved = now
     })
     // a new grant may admit a peer we already know: try it
     this.unsubscribe = this.db.subscribe((event) => {
@@ -127,6 +152,7 @@ export class BlazeNode extends EventTarget {
     await host.start()
     // answer pairing queries on the LAN only while a window is open
     await announcePairing(host, false)
+    void this.dialKnownMembers()
   }
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */
@@ -169,7 +195,7 @@ export class BlazeNode extends EventTarget {
   private async dial (peer: PeerId): Promise<void> {
     if (this.stopped) return
     try {
-      await this.host.dial(peer, { signal: AbortSignal.timeout(10_000) })
+      await dialMember(this.host, peer, { signal: AbortSignal.timeout(10_000) })
       this.retries.delete(peer.toString())
     } catch (error) {
       this.log(`dial ${peer.toString()} failed: ${describeError(error)}`)
@@ -194,8 +220,10 @@ export class BlazeNode extends EventTarget {
   }
 
   private async dialKnownMembers (): Promise<void> {
+    if (this.stopped) return
     for (const { peerId } of this.db.members.list()) {
-      if (peerId === this.peerId || this.sessions.has(peerId)) continue
+      if (this.stopped) return
+      if (peerId === this.peerId || this.sessions.has(peerId) || this.opening.has(peerId)) continue
       const id = peerIdFromString(peerId)
       if (this.host.getConnections(id).length > 0) {
         if (this.peerId < peerId) void this.openSession(id)
@@ -203,10 +231,11 @@ export class BlazeNode extends EventTarget {
       }
       try {
         const known = await this.host.peerStore.get(id)
-        if (known.addresses.length > 0) void this.dial(id)
+        if (known.addresses.length > 0) { void this.dial(id); continue }
       } catch {
-        // never seen: discovery will bring it
+        // never seen: a relay may know it, else discovery will bring it
       }
+      if ((await connectedRelays(this.host, id)).length > 0) void this.dial(id)
     }
   }
 
@@ -253,7 +282,7 @@ export class BlazeNode extends EventTarget {
     if (this.stopped || this.sessions.has(key) || this.opening.has(key) || !this.mayConnect(key)) return
     this.opening.add(key)
     try {
-      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
       this.run(key, stream as unknown as Stream)
     } catch (error) {
       this.log(`opening sync with ${key} failed: ${describeError(error)}`)

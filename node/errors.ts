@@ -1,8 +1,22 @@
 /**
- * Errors of the node layer (pairing and joining; the sync and pair protocols have their own).
- * Each has a stable `name` and `code`; messages say what to do next.
+ * Errors thrown by the mesh node (`node/`): subclasses of `BlazeError` with a stable
+ * `name` and `code`; messages say what to do next. (The sync and pair protocols have their own.)
  */
 import { BlazeError } from '../engine/errors.ts'
+
+/**
+ * A member could not be reached: no address is known for it, and no relay we are connected
+ * to could forward to it.
+ */
+export class NoRouteError extends BlazeError {
+  static readonly code = 'ERR_NO_ROUTE'
+  readonly peer: string
+  constructor (peer: string) {
+    super(`no route to ${peer}: no address is known for it and no relay is connected; start the nodes with --bootstrap pointing at a relay both can reach (blaze start --relay), or on the same LAN with mDNS`, NoRouteError.code)
+    this.name = 'NoRouteError'
+    this.peer = peer
+  }
+}
 
 /** This device may not grant roles, so it cannot pair others. */
 export class PairingNotAllowedError extends BlazeError {

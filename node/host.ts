@@ -1,20 +1,25 @@
 /**
- * The libp2p host of a BlazeDB node: TCP, Noise, Yamux, identify, ping, mDNS (on by
- * default, one service tag per database so only its replicas find each other), bootstrap
- * addresses, the device identity as the peer key, and limits that keep a busy or hostile
- * peer from taking the node down.
+ * The libp2p host of a BlazeDB node: TCP (announcing its interfaces' addresses, link-local
+ * and public ones included, never loopback to others: see addresses.ts), the circuit-relay
+ * transport and DCUtR (relay.ts), Noise, Yamux, identify, ping, mDNS (on by default, one
+ * service tag per database so only its replicas find each other), bootstrap addresses, the
+ * device identity as the peer key, an optional circuit-relay server (`relay`), and limits
+ * that keep a busy or hostile peer from taking the node down.
  */
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { bootstrap } from '@libp2p/bootstrap'
+import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater, PeerId, Startable } from '@libp2p/interface'
 import type { Identity } from '../engine/crypto/identity.ts'
+import { InterfaceAddresses } from './addresses.ts'
+import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
 
 export interface HostLimits {
   /** most open connections; default 64 */
@@ -44,12 +49,20 @@ export interface HostOptions {
   mdns: boolean
   /** with mdns: 'answer' also answers pairing queries (a member), 'ask' only asks on the pairing tag (a joining device) */
   pairingMdns?: 'answer' | 'ask'
-  /** decides whether a peer may connect at all (members only, once membership is known) */
+  /** decides whether a peer may connect at all (members, and a few non-members as guests: node/guests.ts) */
   allowPeer: (peerId: string) => boolean
+  /** members only (once membership is known), for what guests must not get: relay slots and circuits; default allowPeer */
+  isMember?: (peerId: string) => boolean
   limits?: HostLimits
+  /** also run a circuit-relay-v2 server for the members (the Pi); default false */
+  relay?: boolean
+  /** reserve a slot on relays this node meets (listen on /p2p-circuit); default true unless `relay` */
+  useRelays?: boolean
 }
 
 export type Host = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+
+type Services = NonNullable<Libp2pOptions['services']>
 
 export async function createHost (options: HostOptions): Promise<Host> {
   const raw = new Uint8Array(64)
@@ -57,24 +70,36 @@ export async function createHost (options: HostOptions): Promise<Host> {
   raw.set(options.identity.publicKey, 32)
   const privateKey = privateKeyFromRaw(raw)
   const limits = options.limits ?? {}
+  const member = options.isMember ?? options.allowPeer
   const gater: ConnectionGater = {
     // the Noise handshake has proven who the peer is: refuse non-members right there, unless
     // the node lets a few in as guests (to tell them why, or to pair: node/guests.ts)
     denyInboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     // loopback and LAN addresses are the point of this database
-    denyDialMultiaddr: () => false
+    denyDialMultiaddr: () => false,
+    // a relay serves members only: reservations, and circuits between two members
+    denyInboundRelayReservation: (peer: PeerId) => !member(peer.toString()),
+    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !member(source.toString()) || !member(destination.toString()),
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !member(remote.toString())
   }
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
   if (options.mdns && options.dbId !== undefined) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
-  // a joining device asks on the pairing tag every second and never answers; a member answers
-  // (a service, started only while a pairing window is open: see announcePairing)
+  // a joining device asks on the pairing tag every second and never answers
   if (options.mdns && options.pairingMdns === 'ask') discovery.push(mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 1_000, broadcast: false }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
+  const relay = options.relay ?? false
+  const useRelays = options.useRelays ?? !relay
+  const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr() }
+  if (relay) services.relay = relayServer()
+  // a member answers on the pairing tag: a service, started only while a pairing window is open (announcePairing)
+  if (options.mdns && options.pairingMdns === 'answer') services.pairingMdns = mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 3_600_000 })
+  const announce = new InterfaceAddresses(peerIdFromPrivateKey(privateKey).toString())
+  const listen = useRelays && !options.listen.includes(CIRCUIT_LISTEN) ? [...options.listen, CIRCUIT_LISTEN] : options.listen
   const host = await createLibp2p({
     privateKey,
-    addresses: { listen: options.listen },
-    transports: [tcp()],
+    addresses: { listen, announceFilter: announce.announceFilter },
+    transports: [announce.tcp(), relayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
@@ -87,11 +112,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     },
     // a peer that stops answering pings (gone, or stalled) loses its connection
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
-    services: {
-      identify: identify(),
-      ping: ping(),
-      ...(options.mdns && options.pairingMdns === 'answer' ? { pairingMdns: mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 3_600_000 }) } : {})
-    }
+    services
   })
   return host as unknown as Host
 }

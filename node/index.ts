@@ -17,6 +17,7 @@ import { BlazeNode, type BlazeNodeOptions } from './blaze-node.ts'
 
 export { BlazeNode }
 export type { BlazeNodeOptions, NodeStats } from './blaze-node.ts'
+export { NoRouteError } from './errors.ts'
 export { joinDatabase } from './join.ts'
 export type { JoinOptions, Joined } from './join.ts'
 export type { PairOptions } from './pairing.ts'
