@@ -12,4 +12,7 @@
 export { SyncSession } from './session.ts'
 export type { SyncStream, SyncDatabase, SyncObserver, SyncSessionInit } from './session.ts'
 export { PROTOCOL, VERSION, FRAME, ERROR_CODES, MAX_FRAME_BYTES, BATCH_BYTES } from './constants.ts'
-export { SyncProtocolError, RemoteSyncError } from './errors.ts'
+export { SyncProtocolError, SyncStalledError, SyncRateLimitedError, RemoteSyncError } from './errors.ts'
+export { PeerRateLimiter, TokenBucket } from './rate-limit.ts'
+export type { PeerRateLimits, PeerRateStats } from './rate-limit.ts'
+export { refuseSession } from './refuse.ts'

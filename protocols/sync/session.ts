@@ -36,7 +36,7 @@ import { FrameReader } from './frame-reader.ts'
 import { PeerRateLimiter } from './rate-limit.ts'
 
 /** The part of a libp2p 3.x Stream the protocol needs (an in-memory `streamPair` provides it too). */
-export type SyncStream = Pick<Stream, 'send' | 'onDrain' | 'close' | 'abort' | 'addEventListener' | 'removeEventListener' | 'pause' | 'resume' | 'readBufferLength'>
+export type SyncStream = Pick<Stream, 'send' | 'onDrain' | 'close' | 'abort' | 'addEventListener' | 'removeEventListener' | 'pause' | 'resume' | 'readBufferLength' | 'writeBufferLength'>
 
 /** What the protocol needs of the database. */
 export type SyncDatabase = Pick<Database, 'id' | 'versionVector' | 'changeBatches' | 'applyChangeBatch' | 'subscribe' | 'members'>
@@ -330,19 +330,53 @@ export class SyncSession {
   private waitForDrain (): void {
     if (this.blocked !== undefined) return
     this.observer.sendBlocked?.(this.remotePeer)
-    this.blocked = this.stream.onDrain({ signal: AbortSignal.timeout(this.sendTimeoutMs) }).then(() => {
+    this.blocked = this.writtenOut().then(() => {
       this.blocked = undefined
       const pending = this.pendingControl
       this.pendingControl = undefined
       if (pending !== undefined) this.send(encodeVector(pending.type, pending.vv))
-    }, (error: unknown) => {
-      const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError'
-      const failure = timedOut
-        ? new SyncStalledError(`${this.remotePeer} read nothing we sent for ${this.sendTimeoutMs} ms; the session is reset (it may reconnect once it reads again)`)
-        : error as Error
+    }, (error: Error) => {
       this.blocked = undefined
-      if (timedOut) this.reset(failure)
-      else void this.fail(failure)
+      this.reset(error)
+    })
+  }
+
+  /**
+   * Resolves once our send buffer is empty; rejects with SyncStalledError if it makes no
+   * progress for `sendTimeoutMs`. (A 'drain' alone proves nothing: the muxer sends it to every
+   * stream when the connection drains, even to one whose peer grants no window.)
+   */
+  private async writtenOut (): Promise<void> {
+    const stream = this.stream
+    await new Promise<void>((resolve, reject) => {
+      let left = stream.writeBufferLength
+      let timer: NodeJS.Timeout
+      const done = (error?: Error): void => {
+        clearTimeout(timer)
+        stream.removeEventListener('idle', onIdle)
+        stream.removeEventListener('drain', onDrain)
+        stream.removeEventListener('close', onIdle)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      const arm = (): void => {
+        clearTimeout(timer)
+        timer = setTimeout(() => { done(new SyncStalledError(`${this.remotePeer} read nothing we sent for ${this.sendTimeoutMs} ms; the session is reset (it may reconnect once it reads again)`)) }, this.sendTimeoutMs)
+      }
+      const onIdle = (): void => { done() } // all sent (or the stream closed: the reader ends the session)
+      const onDrain = (): void => {
+        // the stream re-runs its send queue in a microtask queued before this one
+        queueMicrotask(() => {
+          const now = stream.writeBufferLength
+          if (now === 0) { done(); return }
+          if (now < left) { left = now; arm() } // a slow reader is not a stalled one
+        })
+      }
+      if (left === 0) { resolve(); return }
+      stream.addEventListener('idle', onIdle)
+      stream.addEventListener('drain', onDrain)
+      stream.addEventListener('close', onIdle)
+      arm()
     })
   }
 
