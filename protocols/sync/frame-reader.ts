@@ -33,6 +33,9 @@ export class FrameReader {
   private bufferedBytes = 0
   private peakBytes = 0
   private paused = false
+  /** inside stream.resume(): it dispatches held bytes before it re-opens the window */
+  private resuming = false
+  private pauseAfterResume = false
   private ended = false
   private failure: Error | undefined
   private wake: (() => void) | undefined
@@ -71,6 +74,9 @@ export class FrameReader {
       stream.removeEventListener('close', onClose)
     }
   }
+
+  /** The error the stream ended with, if it was reset or aborted. */
+  get error (): Error | undefined { return this.failure }
 
   /** Bytes received and not yet handed out as frames. */
   get buffered (): number { return this.bufferedBytes }
@@ -113,13 +119,25 @@ export class FrameReader {
 
   private pause (): void {
     this.paused = true
+    // libp2p's resume() dispatches what it held, then tells yamux to grant window again: a
+    // pause from inside that dispatch would be undone at once (the stream reads as paused
+    // while yamux keeps granting window, and its read buffer overflows), so it waits
+    if (this.resuming) {
+      this.pauseAfterResume = true
+      return
+    }
     try { this.stream.pause() } catch {} // closing: nothing more will come anyway
   }
 
   private resume (): void {
     if (!this.paused) return
     this.paused = false
-    try { this.stream.resume() } catch {}
+    this.resuming = true
+    try { this.stream.resume() } catch {} finally { this.resuming = false }
+    if (this.pauseAfterResume) {
+      this.pauseAfterResume = false
+      if (this.paused) try { this.stream.pause() } catch {}
+    }
   }
 
   /** A complete (or bad: next() will throw) frame is at the head of the queue. */

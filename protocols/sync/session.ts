@@ -324,7 +324,15 @@ export class SyncSession {
   private send (bytes: Uint8Array): void {
     if (this.closed) return
     this.observer.bytes?.('out', bytes.length)
-    if (!this.stream.send(bytes)) this.waitForDrain()
+    let ok: boolean
+    try {
+      ok = this.stream.send(bytes)
+    } catch (error) {
+      // the stream is gone (reset, or its read buffer overflowed): end with the reason it closed
+      this.reset(this.reader?.error ?? error as Error)
+      return
+    }
+    if (!ok) this.waitForDrain()
   }
 
   private waitForDrain (): void {
