@@ -216,7 +216,7 @@ export class SyncSession {
       }
       case FRAME.need: {
         // the peer refused a gap: resend from what it really has
-        const vv = decodeVector(frame.payload, 'NEED')
+        const vv = this.known(decodeVector(frame.payload, 'NEED'))
         this.sent = { ...vv }
         this.peerVv = { ...vv }
         this.schedulePump()
@@ -273,9 +273,31 @@ export class SyncSession {
   }
 
   private learn (vv: VersionVector): void {
+    vv = this.known(vv)
     this.peerVv = mergeVectors(this.peerVv, vv)
     this.sent = mergeVectors(this.sent, vv)
     this.observer.peerVector?.(this.remotePeer, this.peerVv)
+  }
+
+  /**
+   * Only authors we hold changes of, or members: a peer's vectors naming made-up authors
+   * (ACK after ACK) would otherwise grow `sent` and `peerVv` without bound.
+   */
+  private known (vv: VersionVector): VersionVector {
+    const ours = this.db.versionVector()
+    const out: VersionVector = {}
+    for (const [author, seq] of Object.entries(vv) as Array<[keyof VersionVector, number]>) {
+      if (ours[author] !== undefined || this.isMember(author)) out[author] = seq
+    }
+    return out
+  }
+
+  private isMember (author: string): boolean {
+    try {
+      return this.db.members.roleOf(author) !== null
+    } catch {
+      return false // not even a peer id
+    }
   }
 
   private onLocalChange (event: ChangeEvent): void {
