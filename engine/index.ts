@@ -17,6 +17,8 @@ export type { AggregateRow, AggregateSpec, Explanation, Page, QueryBuilder, Quer
 export type { ChangeEvent, Origin } from './db/core.ts'
 export type { ApplyResult, Rejection } from './db/remote-apply.ts'
 export type { VersionVector } from './log/version-vector.ts'
+export type { Replica } from './replica.ts'
+export type { Batch } from './log/change-log.ts'
 export type { PeerIdString } from './crypto/identity.ts'
 export type { Role } from './log/change.ts'
 export * from './errors.ts'

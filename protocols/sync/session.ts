@@ -26,7 +26,7 @@
  */
 import type { Stream } from '@libp2p/interface'
 import type { Frame } from '../../engine/codec/index.ts'
-import type { Database, ApplyResult, ChangeEvent, Rejection, VersionVector } from '../../engine/index.ts'
+import type { ApplyResult, ChangeEvent, Rejection, Replica, VersionVector } from '../../engine/index.ts'
 import { mergeVectors } from '../../engine/log/version-vector.ts'
 import { BlazeError } from '../../engine/errors.ts'
 import { BATCH_BYTES, CLOSE_TIMEOUT_MS, ERROR_CODES, FRAME, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, SEND_TIMEOUT_MS, VERSION, type WireErrorCode } from './constants.ts'
@@ -38,8 +38,8 @@ import { PeerRateLimiter } from './rate-limit.ts'
 /** The part of a libp2p 3.x Stream the protocol needs (an in-memory `streamPair` provides it too). */
 export type SyncStream = Pick<Stream, 'send' | 'onDrain' | 'close' | 'abort' | 'addEventListener' | 'removeEventListener' | 'pause' | 'resume' | 'readBufferLength' | 'writeBufferLength'>
 
-/** What the protocol needs of the database. */
-export type SyncDatabase = Pick<Database, 'id' | 'versionVector' | 'changeBatches' | 'applyChangeBatch' | 'subscribe' | 'members'>
+/** What the protocol needs of the database (the engine's narrow replication seam). */
+export type SyncDatabase = Replica
 
 export interface SyncObserver {
   applied?: (result: ApplyResult, peer: string) => void
