@@ -194,6 +194,26 @@ describe('a node that a hostile member cannot exhaust (real TCP on loopback)', f
     assert.ok(na.host.getConnections(peer).length <= 4)
   })
 
+  it('near the connection cap, a peer holding more than one connection gives up its extras first', async () => {
+    const a = await database()
+    await a.collection('x').insert({ id: 'one' })
+    const na = await node(a, { limits: { maxConnections: 6, inboundPerHostPerSecond: 1_000 } })
+    const evil = await hostileMember(a)
+    const addr = na.host.getMultiaddrs()[0]!
+    for (let i = 0; i < 4; i++) await evil.host.dial(addr, { force: true, signal: AbortSignal.timeout(10_000) })
+    const held = na.host.getConnections(evil.host.peerId).length
+    assert.ok(held >= 2, `the peer holds ${held} connections`)
+    const pruned = new Promise<void>((resolve, reject) => {
+      const check = (): void => { if (na.host.getConnections(evil.host.peerId).length === 1) { clearTimeout(timer); na.host.removeEventListener('connection:close', check); resolve() } }
+      const timer = setTimeout(() => { reject(new Error(`the peer still holds ${na.host.getConnections(evil.host.peerId).length} connections`)) }, 10_000)
+      na.host.addEventListener('connection:close', check)
+    })
+    await goodMemberSyncs(a, na) // its connection brings the node to 5 of 6
+    await pruned
+    assert.ok(na.stats().connections.pruned >= held - 1)
+    assert.ok(na.peers().length >= 1, 'the good member kept its session')
+  })
+
   it('a member opening many streams gets one shared allowance of frames', async () => {
     const a = await database()
     const clock = fakeClock()
