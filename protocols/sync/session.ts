@@ -17,9 +17,9 @@
  *    batch an ACK carries our vector.
  * 6. Reading applies backpressure (frame-reader.ts): one frame is read, handled, then the
  *    next; while one is handled the stream is paused, so the peer's receive window stops it.
- * 7. The reader never waits on our writes: ACK/NEED go out at once when the stream can take
- *    them, else the latest one waits (coalesced, one frame) for the drain. Only the pump
- *    waits for drains. A send buffer that stays full past `sendTimeoutMs` means the peer is
+ * 7. The reader never waits on our writes (sender.ts): ACK/NEED go out at once when the
+ *    stream can take them, else the latest one waits (coalesced, one frame). Only the pump
+ *    waits for the stream to empty. A send buffer that stays full past `sendTimeoutMs` means the peer is
  *    not reading: the session ends with SyncStalledError and the stream is reset.
  * 8. Frames and bytes are charged to the peer's buckets (rate-limit.ts), shared by all its
  *    streams; an empty bucket pauses reading until it refills.
@@ -30,10 +30,11 @@ import type { ApplyResult, ChangeEvent, Rejection, Replica, VersionVector } from
 import { mergeVectors } from '../../engine/log/version-vector.ts'
 import { BlazeError } from '../../engine/errors.ts'
 import { BATCH_BYTES, CLOSE_TIMEOUT_MS, ERROR_CODES, FRAME, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, SEND_TIMEOUT_MS, VERSION, type WireErrorCode } from './constants.ts'
-import { decodeError, decodeHello, decodeVector, encodeError, encodeHello, encodeVector } from './messages.ts'
-import { RemoteSyncError, SyncProtocolError, SyncStalledError } from './errors.ts'
+import { decodeError, decodeHello, decodeVector, encodeError, encodeHello } from './messages.ts'
+import { RemoteSyncError, SyncProtocolError } from './errors.ts'
 import { FrameReader } from './frame-reader.ts'
 import { PeerRateLimiter } from './rate-limit.ts'
+import { Sender } from './sender.ts'
 
 /** The part of a libp2p 3.x Stream the protocol needs (an in-memory `streamPair` provides it too). */
 export type SyncStream = Pick<Stream, 'send' | 'onDrain' | 'close' | 'abort' | 'addEventListener' | 'removeEventListener' | 'pause' | 'resume' | 'readBufferLength' | 'writeBufferLength'>
@@ -88,13 +89,9 @@ export class SyncSession {
   private readonly batchBytes: number
   private readonly maxFrameBytes: number
   private readonly limiter: PeerRateLimiter
-  private readonly sendTimeoutMs: number
   private readonly closeTimeoutMs: number
   private reader: FrameReader | undefined
-  /** set while our send buffer is full; resolves (never rejects) once it drained or the session failed */
-  private blocked: Promise<void> | undefined
-  /** the latest ACK/NEED that could not go out while blocked */
-  private pendingControl: { type: typeof FRAME.ack | typeof FRAME.need, vv: VersionVector } | undefined
+  private readonly sender: Sender
   private throttleTimer: NodeJS.Timeout | undefined
   private wakeThrottle: (() => void) | undefined
   private sent: VersionVector = {}
@@ -115,8 +112,16 @@ export class SyncSession {
     this.batchBytes = init.batchBytes ?? BATCH_BYTES
     this.maxFrameBytes = init.maxFrameBytes ?? MAX_FRAME_BYTES
     this.limiter = init.limiter ?? new PeerRateLimiter({ framesPerSecond: init.maxFramesPerSecond ?? FRAMES_PER_SECOND, ...(init.now === undefined ? {} : { now: init.now }) })
-    this.sendTimeoutMs = init.sendTimeoutMs ?? SEND_TIMEOUT_MS
     this.closeTimeoutMs = init.closeTimeoutMs ?? CLOSE_TIMEOUT_MS
+    this.sender = new Sender({
+      stream: this.stream,
+      remotePeer: this.remotePeer,
+      sendTimeoutMs: init.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+      onBytes: (n) => this.observer.bytes?.('out', n),
+      onBlocked: () => this.observer.sendBlocked?.(this.remotePeer),
+      // a stall, or the stream is gone: end with the reason the stream closed, if it did
+      onFailure: (error) => { this.reset(this.reader?.error ?? error) }
+    })
     this.allowPeer = init.allowPeer
     this.done = this.run(init.helloTimeoutMs ?? HELLO_TIMEOUT_MS)
   }
@@ -141,6 +146,7 @@ export class SyncSession {
     this.unsubscribe?.()
     this.unsubscribe = undefined
     this.reader?.stop()
+    this.sender.stop()
     this.wakeThrottle?.()
   }
 
@@ -160,7 +166,7 @@ export class SyncSession {
     timer.unref?.()
     try {
       this.reader = new FrameReader(this.stream, this.maxFrameBytes, (n) => this.observer.bytes?.('in', n))
-      this.send(encodeHello({ v: VERSION, db: Buffer.from(this.db.id, 'hex'), vv: this.db.versionVector() }))
+      this.sender.send(encodeHello({ v: VERSION, db: Buffer.from(this.db.id, 'hex'), vv: this.db.versionVector() }))
       while (!this.closed) {
         let next
         try {
@@ -258,18 +264,7 @@ export class SyncSession {
     for (const r of result.rejected) this.observer.rejected?.(r, this.remotePeer)
     // the sender has everything it sent, refused or not: never send it back
     this.learn(result.seen)
-    this.control(result.rejected.some((r) => r.error.name === 'SequenceGapError') ? FRAME.need : FRAME.ack)
-  }
-
-  /** Sends an ACK or NEED now if the stream can take it, else leaves the latest one for the drain (never waits). */
-  private control (type: typeof FRAME.ack | typeof FRAME.need): void {
-    if (this.blocked === undefined) {
-      this.send(encodeVector(type, this.db.versionVector()))
-      return
-    }
-    // a NEED still pending must not turn into an ACK: the peer would not resend
-    const keep = this.pendingControl?.type === FRAME.need ? FRAME.need : type
-    this.pendingControl = { type: keep, vv: this.db.versionVector() }
+    this.sender.control(result.rejected.some((r) => r.error.name === 'SequenceGapError') ? FRAME.need : FRAME.ack, this.db.versionVector())
   }
 
   private learn (vv: VersionVector): void {
@@ -326,7 +321,7 @@ export class SyncSession {
           const [batch] = this.db.changeBatches(this.sent, { maxBytes: this.batchBytes })
           if (batch === undefined) break
           this.sent = mergeVectors(this.sent, batch.upTo)
-          await this.write(batch.frame)
+          await this.sender.write(batch.frame)
         }
       }
     } catch (error) {
@@ -334,80 +329,6 @@ export class SyncSession {
     } finally {
       this.pumping = false
     }
-  }
-
-  /** Waits until the stream can take more, then sends (the pump's path: it owns the waiting). */
-  private async write (bytes: Uint8Array): Promise<void> {
-    while (this.blocked !== undefined && !this.closed) await this.blocked
-    this.send(bytes)
-  }
-
-  /** Hands bytes to the stream without waiting; a full buffer starts one bounded wait for its drain. */
-  private send (bytes: Uint8Array): void {
-    if (this.closed) return
-    this.observer.bytes?.('out', bytes.length)
-    let ok: boolean
-    try {
-      ok = this.stream.send(bytes)
-    } catch (error) {
-      // the stream is gone (reset, or its read buffer overflowed): end with the reason it closed
-      this.reset(this.reader?.error ?? error as Error)
-      return
-    }
-    if (!ok) this.waitForDrain()
-  }
-
-  private waitForDrain (): void {
-    if (this.blocked !== undefined) return
-    this.observer.sendBlocked?.(this.remotePeer)
-    this.blocked = this.writtenOut().then(() => {
-      this.blocked = undefined
-      const pending = this.pendingControl
-      this.pendingControl = undefined
-      if (pending !== undefined) this.send(encodeVector(pending.type, pending.vv))
-    }, (error: Error) => {
-      this.blocked = undefined
-      this.reset(error)
-    })
-  }
-
-  /**
-   * Resolves once our send buffer is empty; rejects with SyncStalledError if it makes no
-   * progress for `sendTimeoutMs`. (A 'drain' alone proves nothing: the muxer sends it to every
-   * stream when the connection drains, even to one whose peer grants no window.)
-   */
-  private async writtenOut (): Promise<void> {
-    const stream = this.stream
-    await new Promise<void>((resolve, reject) => {
-      let left = stream.writeBufferLength
-      let timer: NodeJS.Timeout
-      const done = (error?: Error): void => {
-        clearTimeout(timer)
-        stream.removeEventListener('idle', onIdle)
-        stream.removeEventListener('drain', onDrain)
-        stream.removeEventListener('close', onIdle)
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      const arm = (): void => {
-        clearTimeout(timer)
-        timer = setTimeout(() => { done(new SyncStalledError(`${this.remotePeer} read nothing we sent for ${this.sendTimeoutMs} ms; the session is reset (it may reconnect once it reads again)`)) }, this.sendTimeoutMs)
-      }
-      const onIdle = (): void => { done() } // all sent (or the stream closed: the reader ends the session)
-      const onDrain = (): void => {
-        // the stream re-runs its send queue in a microtask queued before this one
-        queueMicrotask(() => {
-          const now = stream.writeBufferLength
-          if (now === 0) { done(); return }
-          if (now < left) { left = now; arm() } // a slow reader is not a stalled one
-        })
-      }
-      if (left === 0) { resolve(); return }
-      stream.addEventListener('idle', onIdle)
-      stream.addEventListener('drain', onDrain)
-      stream.addEventListener('close', onIdle)
-      arm()
-    })
   }
 
   /** Ends the session at once and resets the stream (nothing more can be sent to this peer). */
