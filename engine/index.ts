@@ -10,7 +10,7 @@
  * await db.close()
  */
 export { open, Database } from './database.ts'
-export type { OpenOptions, ChangeListener, Stats } from './database.ts'
+export type { OpenOptions, ChangeListener, Stats, DatabaseObserver, QueryKind } from './database.ts'
 export type { Collection, Document, Filter, FindOptions, Join } from './db/collection.ts'
 export type { SearchHit } from './fulltext/index.ts'
 export type { AggregateRow, AggregateSpec, Explanation, Page, QueryBuilder, QuerySpec, SortInput } from './query/index.ts'
