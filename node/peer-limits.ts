@@ -46,12 +46,26 @@ export interface GuardStats {
   pruned: number
 }
 
-/** The remote address a connection counts against: the IPv4 address, or the IPv6 /64. */
+/**
+ * The remote address a connection counts against: the IPv4 address, or the IPv6 /64.
+ * Relayed connections count against none: their address is the relay's, shared by every
+ * peer that comes through it (the relay server limits its own circuits).
+ */
 export function addressKey (conn: Pick<MultiaddrConnection, 'remoteAddr'>): string | undefined {
+  if (conn.remoteAddr.toString().includes('/p2p-circuit')) return undefined
   const config = tryGetNetConfig(conn.remoteAddr)
   if (config === null) return undefined
-  if (config.type === 'ip6') return config.host.split(':').slice(0, 4).join(':') + '::/64'
+  if (config.type === 'ip6') return ip6Groups(config.host).slice(0, 4).join(':') + '::/64'
   return config.host
+}
+
+/** The 8 groups of an IPv6 address, '::' expanded (an embedded IPv4 tail counts as the last two). */
+function ip6Groups (host: string): string[] {
+  const [head = '', tail] = host.split('%')[0]!.split('::')
+  const part = (s: string): string[] => s === '' ? [] : s.split(':').flatMap((g) => g.includes('.') ? ['v4', 'v4'] : [g.toLowerCase().replace(/^0+(?=.)/, '')])
+  const left = part(head)
+  const right = tail === undefined ? [] : part(tail)
+  return [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
 }
 
 export class ConnectionGuard {
