@@ -95,7 +95,7 @@ export class BlazeNode extends EventTarget {
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
     node = new BlazeNode(db, host, guard, options)
-    guard.attach(host as unknown as Parameters<ConnectionGuard['attach']>[0])
+    guard.attach(host)
     await node.wire()
     return node
   }

@@ -19,8 +19,8 @@
  *    next; while one is handled the stream is paused, so the peer's receive window stops it.
  * 7. The reader never waits on our writes (sender.ts): ACK/NEED go out at once when the
  *    stream can take them, else the latest one waits (coalesced, one frame). Only the pump
- *    waits for the stream to empty. A send buffer that stays full past `sendTimeoutMs` means the peer is
- *    not reading: the session ends with SyncStalledError and the stream is reset.
+ *    waits for the stream to empty. A send buffer that makes no progress for `sendTimeoutMs`
+ *    means the peer is not reading: the session ends with SyncStalledError, the stream is reset.
  * 8. Frames and bytes are charged to the peer's buckets (rate-limit.ts), shared by all its
  *    streams; an empty bucket pauses reading until it refills.
  */
