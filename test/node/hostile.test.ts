@@ -24,6 +24,15 @@ async function sendAll (stream: Stream, bytes: Uint8Array): Promise<void> {
   if (stream.writeBufferLength > 0) await nextEvent(stream as unknown as EventTarget, 'idle', () => true, 30_000)
 }
 
+/** Whether this machine lets a socket bind `address` (all of 127/8 on Linux). */
+async function canBind (address: string): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const server = net.createServer()
+    server.once('error', () => { resolve(false) })
+    server.listen(0, address, () => { server.close(() => { resolve(true) }) })
+  })
+}
+
 /** The first frame the node sends on `stream`, within a bound. */
 async function firstFrame (stream: Stream, timeoutMs = 10_000): Promise<Frame> {
   const decoder = new FrameDecoder()
@@ -142,7 +151,13 @@ describe('a node that a hostile member cannot exhaust (real TCP on loopback)', f
     await goodMemberSyncs(a, na)
   })
 
-  it('idle half-open connections from a few addresses cannot lock members out', async () => {
+  it('idle half-open connections from a few addresses cannot lock members out', async function () {
+    // the sockets come from 127.0.0.2–9: all of 127/8 is local on Linux, not on every system
+    if (!await canBind('127.0.0.9')) {
+      if (process.env.CI === 'true') throw new Error('cannot bind 127.0.0.9: the per-address test needs several loopback addresses')
+      console.log('      skipped: cannot bind 127.0.0.9 (only 127.0.0.1 is local here)')
+      this.skip()
+    }
     const a = await database()
     await a.collection('x').insert({ id: 'one' })
     // a long upgrade timeout, so only the per-address cap (4 upgrading each) frees the way
