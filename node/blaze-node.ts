@@ -13,10 +13,11 @@
 import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
-import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
+import { PeerRateLimiter, type PeerRateStats, PROTOCOL, refuseSession, SyncRateLimitedError, SyncSession } from '../protocols/sync/index.ts'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { createHost, type Host, type HostLimits } from './host.ts'
+import { createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits } from './host.ts'
 import { connectedRelays, dialMember } from './relay.ts'
+import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
 
 export interface BlazeNodeOptions {
   db: Database
@@ -32,6 +33,8 @@ export interface BlazeNodeOptions {
    * through this node (an always-on Pi); default false. Every node uses the relays it meets.
    */
   relay?: boolean
+  /** per-peer limits: connections, frames/bytes per second, sessions per minute, send timeout (node/peer-limits.ts) */
+  peerLimits?: PeerLimits
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -44,11 +47,18 @@ export interface NodeStats {
   applied: number
   bytesIn: number
   bytesOut: number
+  /** read-side bytes the sessions hold now (received, not yet handled), and the most one session ever held */
+  readBufferedBytes: number
+  readBufferPeakBytes: number
+  /** connections refused or pruned by the per-address / per-peer limits */
+  connections: GuardStats
 }
 
 /**
  * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
- * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
+ * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }),
+ * `session:refused` (detail: { peer, error }: too many sessions), `session:blocked` (detail: { peer }:
+ * our send buffer to it is full), `session:throttled` (detail: { peer, waitMs }: its rate buckets are empty).
  */
 export class BlazeNode extends EventTarget {
   readonly db: Database
@@ -64,11 +74,18 @@ export class BlazeNode extends EventTarget {
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
+  private readonly guard: ConnectionGuard
+  private readonly limiter: PeerRateLimiter
+  private readonly sendTimeoutMs: number | undefined
+  private readPeak = 0
 
-  private constructor (db: Database, host: Host, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: Host, guard: ConnectionGuard, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
+    this.guard = guard
+    this.limiter = new PeerRateLimiter(options.peerLimits)
+    this.sendTimeoutMs = options.peerLimits?.sendTimeoutMs
     this.backoffMs = options.backoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000
     this.log = options.log ?? (() => {})
@@ -77,7 +94,9 @@ export class BlazeNode extends EventTarget {
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
+    const guard = new ConnectionGuard(options.peerLimits, options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (line) => { options.log?.(line) })
     const host = await createHost({
+      guard: guard.gater,
       identity: db.deviceIdentity(),
       dbId: db.id,
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
@@ -87,7 +106,8 @@ export class BlazeNode extends EventTarget {
       relay: options.relay ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
-    node = new BlazeNode(db, host, options)
+    node = new BlazeNode(db, host, guard, options)
+    guard.attach(host)
     await node.wire()
     return node
   }
@@ -139,8 +159,26 @@ export class BlazeNode extends EventTarget {
   peers (): string[] { return [...this.sessions.keys()] }
 
   stats (): NodeStats {
-    return { peers: this.peers(), rejected: { ...this.counters.rejected }, applied: this.counters.applied, bytesIn: this.counters.bytesIn, bytesOut: this.counters.bytesOut }
+    let buffered = 0
+    for (const s of this.sessions.values()) {
+      const r = s.readBuffer()
+      buffered += r.buffered
+      this.readPeak = Math.max(this.readPeak, r.peak)
+    }
+    return {
+      peers: this.peers(),
+      rejected: { ...this.counters.rejected },
+      applied: this.counters.applied,
+      bytesIn: this.counters.bytesIn,
+      bytesOut: this.counters.bytesOut,
+      readBufferedBytes: buffered,
+      readBufferPeakBytes: this.readPeak,
+      connections: this.guard.stats()
+    }
   }
+
+  /** What the per-peer rate limits let through from `peer`, and how often they held it back. */
+  rateStats (peer: string): PeerRateStats { return this.limiter.stats(peer) }
 
   private onDiscovered (info: PeerInfo): void {
     const peer = info.id.toString()
@@ -223,6 +261,14 @@ export class BlazeNode extends EventTarget {
 
   private onInbound (stream: Stream, connection: Connection): void {
     const key = connection.remotePeer.toString()
+    // a peer reopening sessions in a loop would make us re-read and re-send the log each time
+    if (!this.limiter.admitSession(key)) {
+      const error = new SyncRateLimitedError(`${key} opened more than ${this.limiter.sessionsPerMinute} sync sessions in a minute; retry later, with backoff`)
+      this.log(`refused a sync session from ${key}: ${error.message}`)
+      this.dispatchEvent(new CustomEvent('session:refused', { detail: { peer: key, error } }))
+      void refuseSession(stream, error)
+      return
+    }
     const old = this.sessions.get(key)
     // the opener (smaller id) starts afresh, e.g. after its session died: replace ours
     if (old !== undefined) void old.close()
@@ -234,7 +280,11 @@ export class BlazeNode extends EventTarget {
       db: this.db,
       stream,
       remotePeer: peer,
+      limiter: this.limiter,
+      ...(this.sendTimeoutMs === undefined ? {} : { sendTimeoutMs: this.sendTimeoutMs }),
       observer: {
+        sendBlocked: () => { this.dispatchEvent(new CustomEvent('session:blocked', { detail: { peer } })) },
+        throttled: (_p, waitMs) => { this.dispatchEvent(new CustomEvent('session:throttled', { detail: { peer, waitMs } })) },
         applied: (result) => {
           this.counters.applied += result.applied
           if (result.applied > 0) this.log(`applied ${result.applied} change(s) from ${peer}`)
@@ -252,6 +302,7 @@ export class BlazeNode extends EventTarget {
     this.log(`sync with ${peer} started`)
     this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
     void session.done.then(() => {
+      this.readPeak = Math.max(this.readPeak, session.readBuffer().peak)
       if (this.sessions.get(peer) === session) this.sessions.delete(peer)
       this.log(`sync with ${peer} ended${session.error === undefined ? '' : `: ${session.error.message}`}`)
       this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error: session.error } }))
