@@ -14,10 +14,11 @@
 import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
-import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
+import { PeerRateLimiter, type PeerRateStats, PROTOCOL, refuseSession, SyncRateLimitedError, SyncSession } from '../protocols/sync/index.ts'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { announcePairing, createHost, type Host, type HostLimits } from './host.ts'
+import { announcePairing, createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits } from './host.ts'
 import { connectedRelays, dialMember } from './relay.ts'
+import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
 import { Guests, type GuestLimits } from './guests.ts'
 import { refuseSync } from './refuse-sync.ts'
 import { describeError } from './errors.ts'
@@ -40,6 +41,8 @@ export interface BlazeNodeOptions {
    * through this node (an always-on Pi); default false. Every node uses the relays it meets.
    */
   relay?: boolean
+  /** per-peer limits: connections, frames/bytes per second, sessions per minute, send timeout (node/peer-limits.ts) */
+  peerLimits?: PeerLimits
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -52,13 +55,20 @@ export interface NodeStats {
   applied: number
   bytesIn: number
   bytesOut: number
+  /** read-side bytes the sessions hold now (received, not yet handled), and the most one session ever held */
+  readBufferedBytes: number
+  readBufferPeakBytes: number
+  /** connections refused or pruned by the per-address / per-peer limits */
+  connections: GuardStats
 }
 
 /**
  * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
  * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }),
  * `refused` (detail: { peer, reason: 'not-a-member' | 'wrong-database', theirDb? }): a
- * non-member was told it may not sync; `paired` (detail: { peer, role }).
+ * non-member was told it may not sync; `paired` (detail: { peer, role }),
+ * `session:refused` (detail: { peer, error }: too many sessions), `session:blocked` (detail: { peer }:
+ * our send buffer to it is full), `session:throttled` (detail: { peer, waitMs }: its rate buckets are empty).
  */
 export class BlazeNode extends EventTarget {
   readonly db: Database
@@ -76,12 +86,19 @@ export class BlazeNode extends EventTarget {
   private stopped = false
   readonly guests: Guests
   readonly pairing: PairService
+  private readonly guard: ConnectionGuard
+  private readonly limiter: PeerRateLimiter
+  private readonly sendTimeoutMs: number | undefined
+  private readPeak = 0
 
-  private constructor (db: Database, host: Host, guests: Guests, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: Host, guard: ConnectionGuard, guests: Guests, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
+    this.guard = guard
     this.guests = guests
+    this.limiter = new PeerRateLimiter(options.peerLimits)
+    this.sendTimeoutMs = options.peerLimits?.sendTimeoutMs
     this.backoffMs = options.backoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000
     this.log = options.log ?? (() => {})
@@ -92,7 +109,9 @@ export class BlazeNode extends EventTarget {
     const db = options.db
     let node: BlazeNode | undefined
     const guests = new Guests({ ...(options.guests === undefined ? {} : { limits: options.guests }), isPairing: () => node?.pairing.isOpen() ?? false })
+    const guard = new ConnectionGuard(options.peerLimits, options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (line) => { options.log?.(line) })
     const host = await createHost({
+      guard: guard.gater,
       identity: db.deviceIdentity(),
       dbId: db.id,
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
@@ -104,7 +123,8 @@ export class BlazeNode extends EventTarget {
       relay: options.relay ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
-    node = new BlazeNode(db, host, guests, options)
+    node = new BlazeNode(db, host, guard, guests, options)
+    guard.attach(host)
     await node.wire()
     return node
   }
@@ -177,8 +197,26 @@ export class BlazeNode extends EventTarget {
   peers (): string[] { return [...this.sessions.keys()] }
 
   stats (): NodeStats {
-    return { peers: this.peers(), rejected: { ...this.counters.rejected }, applied: this.counters.applied, bytesIn: this.counters.bytesIn, bytesOut: this.counters.bytesOut }
+    let buffered = 0
+    for (const s of this.sessions.values()) {
+      const r = s.readBuffer()
+      buffered += r.buffered
+      this.readPeak = Math.max(this.readPeak, r.peak)
+    }
+    return {
+      peers: this.peers(),
+      rejected: { ...this.counters.rejected },
+      applied: this.counters.applied,
+      bytesIn: this.counters.bytesIn,
+      bytesOut: this.counters.bytesOut,
+      readBufferedBytes: buffered,
+      readBufferPeakBytes: this.readPeak,
+      connections: this.guard.stats()
+    }
   }
+
+  /** What the per-peer rate limits let through from `peer`, and how often they held it back. */
+  rateStats (peer: string): PeerRateStats { return this.limiter.stats(peer) }
 
   private onDiscovered (info: PeerInfo): void {
     const peer = info.id.toString()
@@ -299,6 +337,14 @@ export class BlazeNode extends EventTarget {
       else stream.abort(new Error('not a member'))
       return
     }
+    // a peer reopening sessions in a loop would make us re-read and re-send the log each time
+    if (!this.limiter.admitSession(key)) {
+      const error = new SyncRateLimitedError(`${key} opened more than ${this.limiter.sessionsPerMinute} sync sessions in a minute; retry later, with backoff`)
+      this.log(`refused a sync session from ${key}: ${error.message}`)
+      this.dispatchEvent(new CustomEvent('session:refused', { detail: { peer: key, error } }))
+      void refuseSession(stream, error)
+      return
+    }
     const old = this.sessions.get(key)
     // the opener (smaller id) starts afresh, e.g. after its session died: replace ours
     if (old !== undefined) void old.close()
@@ -310,7 +356,11 @@ export class BlazeNode extends EventTarget {
       db: this.db,
       stream,
       remotePeer: peer,
+      limiter: this.limiter,
+      ...(this.sendTimeoutMs === undefined ? {} : { sendTimeoutMs: this.sendTimeoutMs }),
       observer: {
+        sendBlocked: () => { this.dispatchEvent(new CustomEvent('session:blocked', { detail: { peer } })) },
+        throttled: (_p, waitMs) => { this.dispatchEvent(new CustomEvent('session:throttled', { detail: { peer, waitMs } })) },
         applied: (result) => {
           this.counters.applied += result.applied
           if (result.applied > 0) this.log(`applied ${result.applied} change(s) from ${peer}`)
@@ -328,6 +378,7 @@ export class BlazeNode extends EventTarget {
     this.log(`sync with ${peer} started`)
     this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
     void session.done.then(() => {
+      this.readPeak = Math.max(this.readPeak, session.readBuffer().peak)
       if (this.sessions.get(peer) === session) this.sessions.delete(peer)
       this.log(`sync with ${peer} ended${session.error === undefined ? '' : `: ${session.error.message}`}`)
       this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error: session.error } }))
