@@ -120,6 +120,8 @@ export class BlazeNode extends EventTarget {
       pairingMdns: 'answer',
       allowPeer: (peer) => (node?.mayConnect(peer) ?? true) || guests.hasRoom(peer),
       isMember: (peer) => node?.mayConnect(peer) ?? true,
+      // a non-member may pair through this relay with a member, within the guest limits
+      relayGuest: (source) => guests.relaying(source),
       relay: options.relay ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })

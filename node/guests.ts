@@ -16,8 +16,16 @@
  * 4. A refusal is logged once per peer per `logEveryMs`, so a reconnecting peer cannot flood
  *    the log; a guest gets answers on a few streams, then resets (unless a window is open,
  *    where the pairing window's own tries and rate limit bound it).
+ * 5. On a relay (the Pi), a guest may open a circuit to a member — a new device pairing with
+ *    a member it cannot dial (`relaying`). That circuit is bounded here: at most
+ *    `relayCircuits` per guest connection, the connection lives `relayMs` from its first
+ *    circuit (never extended), and what the guest sends into its circuits is capped at
+ *    `relayBytes` in all (its connection is aborted past that, which ends the circuits). The
+ *    member at the other end treats it as one of its own guests (1.–4.), so a relayed guest
+ *    gets no more there than a direct one, and members are never crowded out on either node.
  */
-import type { Connection } from '@libp2p/interface'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
+import type { Connection, Stream, StreamMessageEvent } from '@libp2p/interface'
 
 export interface GuestLimits {
   /** guest connections at once; default 4 */
@@ -30,9 +38,23 @@ export interface GuestLimits {
   refusedLingerMs?: number
   /** one log line per refused peer per this; default 60 s */
   logEveryMs?: number
+  /** on a relay: circuits one guest connection may open to members; default 2 */
+  relayCircuits?: number
+  /** on a relay: how long a guest connection with a circuit lives, from its first circuit; default 30 s */
+  relayMs?: number
+  /** on a relay: bytes a guest may send into its circuits, in all; default 256 KiB (pairing needs a few KiB) */
+  relayBytes?: number
 }
 
-interface Guest { connection: Connection, address: string, timer: NodeJS.Timeout, answers: number }
+interface Guest {
+  connection: Connection
+  address: string
+  timer: NodeJS.Timeout
+  answers: number
+  circuits: number
+  relayedBytes: number
+  counted: WeakSet<Stream>
+}
 
 /** streams a guest connection gets an answer on (a refusal, "not pairing"); later ones are reset */
 const ANSWERS_PER_GUEST = 4
@@ -49,6 +71,9 @@ export class Guests {
   private readonly pairingIdleMs: number
   private readonly refusedLingerMs: number
   private readonly logEveryMs: number
+  private readonly relayCircuits: number
+  private readonly relayMs: number
+  private readonly relayBytes: number
   private readonly isPairing: () => boolean
   private readonly now: () => number
 
@@ -59,6 +84,9 @@ export class Guests {
     this.pairingIdleMs = l.pairingIdleMs ?? 30_000
     this.refusedLingerMs = l.refusedLingerMs ?? 5_000
     this.logEveryMs = l.logEveryMs ?? 60_000
+    this.relayCircuits = l.relayCircuits ?? 2
+    this.relayMs = l.relayMs ?? 30_000
+    this.relayBytes = l.relayBytes ?? 256 * 1024
     this.isPairing = options.isPairing
     this.now = options.now ?? Date.now
   }
@@ -80,9 +108,40 @@ export class Guests {
     const ms = this.isPairing() ? this.pairingIdleMs : this.refusedLingerMs
     const timer = setTimeout(() => { void this.drop(peer) }, ms)
     timer.unref?.()
-    this.guests.set(peer, { connection, address, timer, answers: 0 })
+    this.guests.set(peer, { connection, address, timer, answers: 0, circuits: 0, relayedBytes: 0, counted: new WeakSet() })
     return true
   }
+
+  /**
+   * For a relay's gater: may guest `peer` open one more circuit (to a member)? If so, its
+   * connection now lives `relayMs` from its first circuit, and the bytes it sends on its
+   * circuit (HOP) streams count against `relayBytes` (5. above). Non-guests get false: a
+   * peer the gater does not know as a guest has no business relaying as a non-member.
+   */
+  relaying (peer: string): boolean {
+    const g = this.guests.get(peer)
+    if (g === undefined || g.circuits >= this.relayCircuits) return false
+    g.circuits++
+    if (g.circuits === 1) {
+      clearTimeout(g.timer)
+      g.timer = setTimeout(() => { void this.drop(peer) }, this.relayMs)
+      g.timer.unref?.()
+    }
+    // the HOP stream asking for this circuit is open on the guest's connection now; once the
+    // circuit is set up, everything the guest sends through it arrives on that stream
+    for (const stream of g.connection.streams) {
+      if (stream.protocol !== RELAY_V2_HOP_CODEC || g.counted.has(stream)) continue
+      g.counted.add(stream)
+      stream.addEventListener('message', (e: StreamMessageEvent) => {
+        g.relayedBytes += e.data.byteLength
+        if (g.relayedBytes > this.relayBytes) g.connection.abort(new Error(`a non-member sent more than ${this.relayBytes} bytes through this relay`))
+      })
+    }
+    return true
+  }
+
+  /** Bytes guest `peer` has sent into its circuits through this relay (undefined: not a guest). */
+  relayedBytes (peer: string): number | undefined { return this.guests.get(peer)?.relayedBytes }
 
   /**
    * Whether a stream from this guest still gets an answer; a guest that keeps opening streams

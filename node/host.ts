@@ -55,8 +55,10 @@ export interface HostOptions {
   pairingMdns?: 'answer' | 'ask'
   /** decides whether a peer may connect at all (members, and a few non-members as guests: node/guests.ts) */
   allowPeer: (peerId: string) => boolean
-  /** members only (once membership is known), for what guests must not get: relay slots and circuits; default allowPeer */
+  /** members only (once membership is known), for what guests must not get: relay slots, circuits between non-members; default allowPeer */
   isMember?: (peerId: string) => boolean
+  /** with `relay`: may non-member `source` open a circuit to member `destination` (to pair)? default: no */
+  relayGuest?: (source: string, destination: string) => boolean
   limits?: HostLimits
   /** also run a circuit-relay-v2 server for the members (the Pi); default false */
   relay?: boolean
@@ -87,10 +89,14 @@ export async function createHost (options: HostOptions): Promise<Host> {
     denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     // loopback and LAN addresses are the point of this database
     denyDialMultiaddr: () => false,
-    // a relay serves members only: reservations, and circuits between two members
+    // a relay serves members: reservations only for them; circuits only to a member, from a
+    // member, or from a non-member that `relayGuest` admits (a device pairing through the Pi,
+    // bounded in time and bytes: node/guests.ts), whom the member's own guest limits then bound
     denyInboundRelayReservation: (peer: PeerId) => !member(peer.toString()),
-    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !member(source.toString()) || !member(destination.toString()),
-    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !member(remote.toString()),
+    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !member(destination.toString()) ||
+      (!member(source.toString()) && !(options.relayGuest?.(source.toString(), destination.toString()) ?? false)),
+    // a relayed peer is let in like a direct one: members, and guests while there is room
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !options.allowPeer(remote.toString()),
     denyInboundConnection: async (maConn: MultiaddrConnection) => await options.guard?.denyInboundConnection?.(maConn) ?? false,
     denyInboundUpgradedConnection: async (peer: PeerId, maConn: MultiaddrConnection) => await options.guard?.denyInboundUpgradedConnection?.(peer, maConn) ?? false
   }

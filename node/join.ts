@@ -5,6 +5,14 @@
  * runs the pairing protocol, then creates the replica with the database id it received and
  * saves the member's addresses for the first `blaze start` (node/bootstrap-file.ts).
  *
+ * Through a relay (the Pi): a member that holds a reservation on a relay prints a relayed
+ * address, `/…/p2p/RELAY/p2p-circuit/p2p/MEMBER`. Its first part is the relay's address as
+ * the member sees it, which the new device may have no route to; so when the relay's own
+ * address is given too (`--bootstrap` of the relay, as this device reaches it), the member is
+ * dialled through the relay by peer id first (`/p2p/RELAY/p2p-circuit/p2p/MEMBER`), then at
+ * the address as printed. The relay's addresses are saved with the member's, so the first
+ * `blaze start` reaches the relay as well.
+ *
  * @example
  * const { code, addresses } = memberNode.pair({ role: 'writer' })
  * const { dbId } = await joinDatabase({ code, dataDir: '/tmp/phone', bootstrap: addresses, mdns: false })
@@ -12,8 +20,9 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerInfo } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { open } from '../engine/index.ts'
 import { prepareDataDir } from '../engine/data-dir.ts'
 import { lockDir } from '../engine/db/lock.ts'
@@ -56,7 +65,8 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
   let result: Joined
   let host: Host | undefined
   try {
-    host = await createHost({ identity, dbId: undefined, listen: [], bootstrap: [], mdns: useMdns, pairingMdns: 'ask', allowPeer: () => true })
+    // no reservations: a device that is not a member yet would be refused them anyway
+    host = await createHost({ identity, dbId: undefined, listen: [], bootstrap: [], mdns: useMdns, pairingMdns: 'ask', allowPeer: () => true, useRelays: false })
     const h = host
     const deadline = AbortSignal.timeout(options.timeoutMs ?? 30_000)
     const tried = new Set<string>()
@@ -65,6 +75,14 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
     let wake: (() => void) | undefined
     h.addEventListener('peer:discovery', (e) => { found.push(e.detail); wake?.() })
     await h.start()
+    // the relays (and members) at addresses we were given, so a circuit can reach them by peer id
+    const reachable = new Set<string>()
+    for (const ma of addresses) {
+      const direct = directPart(ma)
+      if (direct === undefined) continue
+      await h.peerStore.merge(peerIdFromString(direct.peer), { multiaddrs: [direct.address] })
+      reachable.add(direct.peer)
+    }
 
     const attempt = async (dial: () => Promise<Connection>, what: string): Promise<Joined | undefined> => {
       let connection: Connection
@@ -78,7 +96,7 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
       if (tried.has(member)) return undefined
       tried.add(member)
       try {
-        const stream = await connection.newStream(PAIR_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+        const stream = await connection.newStream(PAIR_PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
         const got = await joinOver({ stream, code, localPeer: identity.peerId, remotePeer: member, signal: deadline })
         return { dbId: got.dbId, peerId: identity.peerId, role: got.role, member: got.member, addresses: got.addresses }
       } catch (error) {
@@ -94,8 +112,17 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
     }
 
     let got: Joined | undefined
+    const dialSignal = (): AbortSignal => AbortSignal.any([deadline, AbortSignal.timeout(10_000)])
     for (const ma of addresses) {
-      got = await attempt(async () => await h.dial(ma, { signal: AbortSignal.any([deadline, AbortSignal.timeout(10_000)]) }), ma.toString())
+      const circuit = circuitParts(ma)
+      if (circuit !== undefined && reachable.has(circuit.relay) && !tried.has(circuit.member)) {
+        const byId = multiaddr(`/p2p/${circuit.relay}/p2p-circuit/p2p/${circuit.member}`)
+        got = await attempt(async () => await h.dial(byId, { signal: dialSignal() }), `${byId.toString()} (through the relay at the address given)`)
+        if (got !== undefined) break
+        // the member answered (not pairing, or the exchange failed): the printed address leads to it too
+        if (tried.has(circuit.member)) continue
+      }
+      got = await attempt(async () => await h.dial(ma, { signal: dialSignal() }), ma.toString())
       if (got !== undefined) break
     }
     while (got === undefined && useMdns && !deadline.aborted) {
@@ -126,6 +153,27 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
   // the replica: this database id, no data yet; the first sync brings the rest
   const db = await open({ path: options.dataDir, dbId: result.dbId, ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }) })
   await db.close()
-  saveBootstrap(options.dataDir, result.addresses)
+  // the addresses we were given (a relay among them, as this device reaches it), then the member's
+  const given = addresses.filter((ma) => directPart(ma) !== undefined).map((ma) => ma.toString())
+  saveBootstrap(options.dataDir, [...new Set([...given, ...result.addresses])])
   return result
+}
+
+/** `/ip4/…/tcp/…/p2p/PEER` → its transport address and peer; undefined for a relayed address or one without a peer id. */
+function directPart (ma: Multiaddr): { address: Multiaddr, peer: string } | undefined {
+  const parts = ma.getComponents()
+  if (parts.some((c) => c.name === 'p2p-circuit')) return undefined
+  const last = parts.at(-1)
+  if (last?.name !== 'p2p' || last.value === undefined || parts.length < 2) return undefined
+  return { address: ma.decapsulate(`/p2p/${last.value}`), peer: last.value }
+}
+
+/** `/…/p2p/RELAY/p2p-circuit/p2p/MEMBER` → its relay and member; undefined otherwise. */
+function circuitParts (ma: Multiaddr): { relay: string, member: string } | undefined {
+  const parts = ma.getComponents()
+  const at = parts.findIndex((c) => c.name === 'p2p-circuit')
+  const relay = parts[at - 1]
+  const member = parts[at + 1]
+  if (at < 1 || relay?.name !== 'p2p' || member?.name !== 'p2p' || relay.value === undefined || member.value === undefined) return undefined
+  return { relay: relay.value, member: member.value }
 }

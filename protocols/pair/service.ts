@@ -16,7 +16,7 @@ export interface PairDatabase {
 
 /** The part of a libp2p node (its registrar) the service registers with. */
 export interface PairRegistrar {
-  handle: (protocol: string, handler: (stream: PairStream, remotePeer: string) => void, options: { maxInboundStreams: number, maxOutboundStreams: number }) => Promise<void>
+  handle: (protocol: string, handler: (stream: PairStream, remotePeer: string) => void, options: { maxInboundStreams: number, maxOutboundStreams: number, runOnLimitedConnection: boolean }) => Promise<void>
   unhandle: (protocol: string) => Promise<void>
 }
 
@@ -66,7 +66,8 @@ export class PairService {
     this.registrar = registrar
     await registrar.handle(PROTOCOL, (stream, remotePeer) => {
       void this.answer(stream, remotePeer).then(() => { this.init.answered?.(remotePeer) }, (error: Error) => { this.init.answered?.(remotePeer, error) })
-    }, { maxInboundStreams: 1, maxOutboundStreams: 1 })
+      // pairing is a few KiB: it also runs over a relay that limits its circuits (time, bytes)
+    }, { maxInboundStreams: 1, maxOutboundStreams: 1, runOnLimitedConnection: true })
   }
 
   async stop (): Promise<void> {

@@ -66,11 +66,11 @@ export function requireNetns (ctx: Mocha.Context, reason = netnsUnavailable()): 
 }
 
 /** Deletes namespaces with our prefix whose owning test process is gone, and what runs in them. */
-export function removeLeftovers (): string[] {
+export function removeLeftovers (prefix = PREFIX): string[] {
   const removed: string[] = []
   for (const line of ip('netns', 'list').split('\n')) {
     const name = line.split(' ')[0] ?? ''
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)
+    const m = new RegExp(`^${prefix}(\\d+)-`).exec(name)
     if (m === null || alive(Number(m[1]))) continue
     killInside(name)
     ip('netns', 'del', name)
@@ -214,14 +214,15 @@ export class Lab {
   private readonly processes: NsProcess[] = []
   private links = 0
 
-  private constructor () {
-    this.id = `${PREFIX}${process.pid}`
+  private constructor (prefix: string) {
+    this.id = `${prefix}${process.pid}`
   }
 
-  /** A new lab; first removes namespaces left by killed runs. */
-  static create (): Lab {
-    removeLeftovers()
-    const lab = new Lab()
+  /** A new lab whose names start with `prefix` (default `br`); first removes namespaces left by killed runs. */
+  static create (prefix = PREFIX): Lab {
+    if (!/^[a-z]{2,4}$/.test(prefix)) throw new Error(`a lab prefix is 2–4 lowercase letters, got ${JSON.stringify(prefix)}`)
+    removeLeftovers(prefix)
+    const lab = new Lab(prefix)
     // if the run ends without teardown (an interrupted mocha), still leave nothing behind
     process.once('exit', lab.removeNow)
     return lab

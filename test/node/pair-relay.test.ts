@@ -1,0 +1,149 @@
+/**
+ * Pairing through a relay (the Pi): a new device that cannot dial the member joins over a
+ * circuit the relay opens for it, a non-member, to the member; the relay bounds such circuits
+ * (node/guests.ts, 5.) and the member treats the device as one of its guests.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import type { Connection, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { open, type Database } from '../../engine/index.ts'
+import { identityFromSeed } from '../../engine/crypto/identity.ts'
+import { BlazeNode } from '../../node/blaze-node.ts'
+import { joinDatabase } from '../../node/join.ts'
+import { createHost, type Host } from '../../node/host.ts'
+import { isRelayed } from '../../node/relay.ts'
+import { savedBootstrap } from '../../node/bootstrap-file.ts'
+import type { GuestLimits } from '../../node/guests.ts'
+import { PROTOCOL as PAIR } from '../../protocols/pair/index.ts'
+import { tempDir } from '../engine/helpers.ts'
+import { until } from '../wait.ts'
+
+const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
+
+/** Resolves with the first `type` event of `target` whose detail passes `match`, within a bound. */
+function event<T> (target: EventTarget, type: string, match: (detail: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { target.removeEventListener(type, on); reject(new Error(`${what}: not within ${timeoutMs} ms`)) }, timeoutMs)
+    const on = (e: Event): void => {
+      const detail = (e as CustomEvent<T>).detail
+      if (!match(detail)) return
+      clearTimeout(timer)
+      target.removeEventListener(type, on)
+      resolve(detail)
+    }
+    target.addEventListener(type, on)
+  })
+}
+
+describe('pairing through a relay (the Pi)', function () {
+  this.timeout(60_000)
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  function dir (): string {
+    const d = tempDir()
+    cleanups.push(() => d.cleanup())
+    return d.path
+  }
+  async function database (dbId?: string): Promise<Database> {
+    const db = await open({ path: dir(), ...(dbId === undefined ? {} : { dbId }) })
+    cleanups.push(async () => { await db.close() })
+    return db
+  }
+  async function node (db: Database, options: { bootstrap?: string[], relay?: boolean, guests?: GuestLimits } = {}): Promise<BlazeNode> {
+    const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, backoffMs: 100, maxBackoffMs: 1_000, ...options })
+    cleanups.push(async () => { await n.stop() })
+    return n
+  }
+
+  /** A laptop (owner) with a reservation on a Pi (reader, relay). */
+  async function laptopAndPi (piGuests?: GuestLimits): Promise<{ laptop: Database, nl: BlazeNode, npi: BlazeNode, piAddress: string }> {
+    const laptop = await database()
+    const pi = await database(laptop.id)
+    await laptop.members.grant(pi.peerId, 'reader')
+    const npi = await node(pi, { relay: true, ...(piGuests === undefined ? {} : { guests: piGuests }) })
+    const piAddress = npi.multiaddrs().find((a) => a.startsWith('/ip4/127.0.0.1/'))!
+    const nl = await node(laptop, { bootstrap: [piAddress] })
+    const reserved = (): boolean => nl.multiaddrs().some((a) => a.includes(`/p2p/${npi.peerId}/p2p-circuit`))
+    if (!reserved()) await event(nl.host as unknown as EventTarget, 'self:peer:update', () => reserved(), 'the laptop reserving a slot on the Pi')
+    return { laptop, nl, npi, piAddress }
+  }
+
+  /** The connections a host opens, from now on. */
+  function watch (host: Host): Connection[] {
+    const seen: Connection[] = []
+    host.addEventListener('connection:open', (e) => { seen.push(e.detail) })
+    return seen
+  }
+
+  it('a new device with only the Pi\'s address and the relayed address `pair` printed (whose relay part it cannot reach) joins over a circuit, then syncs', async () => {
+    const { laptop, nl, npi, piAddress } = await laptopAndPi()
+    await laptop.collection('notes').insert({ id: 'n1', text: 'from the laptop' })
+    const offer = nl.pair({ role: 'writer' })
+    const printed = offer.addresses.find((a) => a.includes('/p2p-circuit/'))
+    assert.ok(printed !== undefined, `pair prints a relayed address: ${offer.addresses.join(' ')}`)
+    assert.ok(printed.endsWith(`/p2p/${npi.peerId}/p2p-circuit/p2p/${nl.peerId}`), printed)
+    // as seen from a network with no route to where the laptop sees the Pi: port 1 refuses
+    const unreachable = printed.replace(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\//, '/ip4/127.0.0.1/tcp/1/')
+    const opened = watch(nl.host)
+    const phoneDir = dir()
+    const joined = await joinDatabase({ code: offer.code, dataDir: phoneDir, bootstrap: [piAddress, unreachable], mdns: false })
+    assert.equal(joined.dbId, laptop.id)
+    assert.equal(joined.role, 'writer')
+    assert.equal(laptop.members.roleOf(joined.peerId), 'writer')
+    const fromPhone = opened.filter((c) => c.remotePeer.toString() === joined.peerId)
+    assert.ok(fromPhone.length > 0 && fromPhone.every(isRelayed), fromPhone.map((c) => c.remoteAddr.toString()).join(' '))
+    // the first `blaze start` will reach the Pi: its address is saved first
+    assert.equal(savedBootstrap(phoneDir)[0], piAddress)
+
+    const phone = await open({ path: phoneDir, dbId: joined.dbId })
+    cleanups.push(async () => { await phone.close() })
+    const np = await node(phone, { bootstrap: savedBootstrap(phoneDir) })
+    await until(phone, () => phone.collection('notes').get('n1') !== undefined, 20_000, 'the laptop\'s note on the phone')
+    await phone.collection('notes').insert({ id: 'p1', text: 'from the phone' })
+    await until(laptop, () => laptop.collection('notes').get('p1') !== undefined, 20_000, 'the phone\'s note on the laptop')
+    assert.ok(np.peers().includes(npi.peerId))
+  })
+
+  it('a relayed address alone (its relay reachable) is enough', async () => {
+    const { laptop, nl } = await laptopAndPi()
+    const offer = nl.pair({ role: 'reader' })
+    const printed = offer.addresses.filter((a) => a.includes('/p2p-circuit/'))
+    const joined = await joinDatabase({ code: offer.code, dataDir: dir(), bootstrap: printed, mdns: false })
+    assert.equal(joined.role, 'reader')
+    assert.equal(laptop.members.roleOf(joined.peerId), 'reader')
+  })
+
+  it('a non-member that sends more than the relay allows through its circuit loses its connection to the relay; members keep syncing', async () => {
+    const relayBytes = 32 * 1024
+    const { laptop, nl, npi, piAddress } = await laptopAndPi({ relayBytes })
+    const stranger: Host = await createHost({ identity: identityFromSeed(new Uint8Array(randomBytes(32))), dbId: undefined, listen: [], bootstrap: [], mdns: false, allowPeer: () => true, useRelays: false })
+    cleanups.push(async () => { await stranger.stop() })
+    await stranger.start()
+    const piId: PeerId = peerIdFromString(npi.peerId)
+    const toLaptop = await stranger.dial(multiaddr(`${piAddress}/p2p-circuit/p2p/${nl.peerId}`), { signal: AbortSignal.timeout(10_000) })
+    assert.ok(isRelayed(toLaptop))
+    // the laptop has no pairing window open: a pairing stream still gets opened, and the
+    // stranger pushes 4 × the relay's cap into it
+    const closed = event<Connection>(stranger as unknown as EventTarget, 'connection:close', (c) => c.remotePeer.equals(piId) && !isRelayed(c), 'the relay closing the stranger\'s connection')
+    const stream = await toLaptop.newStream(PAIR, { signal: AbortSignal.timeout(10_000) })
+    const chunk = new Uint8Array(8 * 1024)
+    try {
+      for (let sent = 0; sent < 4 * relayBytes; sent += chunk.length) {
+        if (!stream.send(chunk)) await stream.onDrain({ signal: AbortSignal.timeout(10_000) })
+      }
+    } catch {
+      // the relay cut the circuit off mid-way: that is the point
+    }
+    await closed
+    assert.equal(stranger.getConnections(piId).length, 0)
+    // the members were not touched: a write still crosses
+    const pi = npi.db
+    await laptop.collection('notes').insert({ id: 'after', text: 'still syncing' })
+    await until(pi, () => pi.collection('notes').get('after') !== undefined, 20_000, 'the laptop\'s write on the Pi')
+  })
+})
