@@ -30,6 +30,15 @@ export async function runNode (options: RunOptions): Promise<void> {
   const api = await ControlApi.start(node, options.data, options.apiPort ?? 0)
   process.stdout.write(JSON.stringify({ status: 'ready', peerId: node.peerId, dbId: db.id, addresses: node.multiaddrs(), apiPort: api.info.port }) + '\n')
   if (options.hint !== undefined) process.stderr.write(options.hint(db, node) + '\n')
+  // pairing a device through a relay (the Pi) uses this node's relayed address: say when it has one
+  let relayed = new Set<string>()
+  const sayRelayed = (): void => {
+    const now = node.multiaddrs().filter((a) => a.includes('/p2p-circuit'))
+    for (const a of now) if (!relayed.has(a)) log(`reachable through a relay at ${a}`)
+    relayed = new Set(now)
+  }
+  node.host.addEventListener('self:peer:update', sayRelayed)
+  sayRelayed()
 
   await new Promise<void>((resolve) => {
     let stopping = false

@@ -15,7 +15,8 @@ import { joinDatabase } from '../../node/join.ts'
 import { createHost, type Host } from '../../node/host.ts'
 import { isRelayed } from '../../node/relay.ts'
 import { savedBootstrap } from '../../node/bootstrap-file.ts'
-import type { GuestLimits } from '../../node/guests.ts'
+import { Guests, type GuestLimits } from '../../node/guests.ts'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { PROTOCOL as PAIR } from '../../protocols/pair/index.ts'
 import { tempDir } from '../engine/helpers.ts'
 import { until } from '../wait.ts'
@@ -145,5 +146,50 @@ describe('pairing through a relay (the Pi)', function () {
     const pi = npi.db
     await laptop.collection('notes').insert({ id: 'after', text: 'still syncing' })
     await until(pi, () => pi.collection('notes').get('after') !== undefined, 20_000, 'the laptop\'s write on the Pi')
+  })
+})
+
+describe('Guests on a relay: what a non-member\'s circuits may cost', () => {
+  function guestConnection (peer: string, streams: unknown[]): { connection: Connection, aborted: () => Error | undefined, closed: Promise<void> } {
+    let aborted: Error | undefined
+    let onClose: () => void = () => {}
+    const closed = new Promise<void>((resolve) => { onClose = resolve })
+    const connection = {
+      remotePeer: { toString: () => peer },
+      remoteAddr: { toString: () => '/ip4/10.0.0.9/tcp/4001' },
+      streams,
+      abort: (e: Error) => { aborted = e },
+      close: async () => { onClose() }
+    } as unknown as Connection
+    return { connection, aborted: () => aborted, closed }
+  }
+  const hop = (): EventTarget & { protocol: string } => Object.assign(new EventTarget(), { protocol: RELAY_V2_HOP_CODEC })
+  const message = (n: number): Event => Object.assign(new Event('message'), { data: new Uint8Array(n) })
+
+  it('only a guest may relay, with at most relayCircuits circuits, and what it sends into them is capped', async () => {
+    const guests = new Guests({ isPairing: () => false, limits: { relayCircuits: 2, relayBytes: 100 } })
+    assert.equal(guests.relaying('stranger'), false, 'not a guest (not connected, or a member): no circuit as a non-member')
+    const stream = hop()
+    const g = guestConnection('stranger', [stream])
+    assert.equal(guests.admit(g.connection), true)
+    assert.equal(guests.relaying('stranger'), true)
+    assert.equal(guests.relaying('stranger'), true)
+    assert.equal(guests.relaying('stranger'), false, 'a third circuit at once')
+    stream.dispatchEvent(message(60))
+    assert.equal(g.aborted(), undefined)
+    assert.equal(guests.relayedBytes('stranger'), 60)
+    stream.dispatchEvent(message(60))
+    assert.match(g.aborted()?.message ?? '', /more than 100 bytes/)
+    await guests.stop()
+  })
+
+  it('a guest with a circuit lives relayMs from its first circuit, then its connection is closed', async () => {
+    const guests = new Guests({ isPairing: () => false, limits: { relayMs: 50, refusedLingerMs: 60_000 } })
+    const g = guestConnection('stranger', [hop()])
+    guests.admit(g.connection)
+    assert.equal(guests.relaying('stranger'), true)
+    await Promise.race([g.closed, new Promise((_resolve, reject) => setTimeout(() => reject(new Error('not closed within 5 s')), 5_000).unref())])
+    assert.equal(guests.isGuest('stranger'), false)
+    await guests.stop()
   })
 })

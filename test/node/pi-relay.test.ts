@@ -37,10 +37,46 @@ async function json<T> (device: Device, ...args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T
 }
 
+const BLAZE = fileURLToPath(new URL('../../node/cli/blaze.ts', import.meta.url))
+
 /**
- * Who is in the database: the laptop creates it, the phone (writer) and the Pi (reader)
- * join. One step, so that pairing (`blaze pair` / `blaze join`) can replace it.
+ * `blaze pair --role ROLE` on the member, `blaze join CODE --bootstrap …` on the device, as
+ * a user would: `bootstrap` picks what the device is given from the addresses `pair` printed.
  */
+async function pairJoin (member: Device, device: Device, role: 'reader' | 'writer', bootstrap: (printed: string[]) => string[]): Promise<string[]> {
+  const pair = member.host.spawn(BLAZE, ['pair', '--data', member.data, '--role', role])
+  const offer = await pair.json<{ code: string, addresses: string[] }>((v) => typeof v.code === 'string', `${member.name}: blaze pair printing a code`)
+  const given = bootstrap(offer.addresses)
+  assert.ok(given.length > 0, `nothing to give ${device.name} among ${offer.addresses.join(' ')}`)
+  const joined = await json<{ dbId: string, peerId: string, role: string }>(device, 'join', offer.code, '--data', device.data, '--no-mdns', ...given.flatMap((a) => ['--bootstrap', a]))
+  assert.equal(joined.role, role)
+  device.peerId = joined.peerId
+  assert.deepEqual(await pair.json((v) => typeof v.joined === 'string', `${member.name}: blaze pair reporting the join`), { joined: joined.peerId, role })
+  return given
+}
+
+/**
+ * Who is in the database, by pairing as the README says: the laptop creates it and runs its
+ * node; the Pi (on the laptop's network) joins with a code from it as a reader and starts
+ * as the relay; once the laptop holds a reservation on the Pi, the phone (on the other
+ * network) joins with a code from the laptop as a writer, through the Pi: it is given the
+ * Pi's address on its own network and the relayed address `blaze pair` printed.
+ */
+async function pairedSetup (devices: { laptop: Device, phone: Device, pi: Device }, piOn: (net: 1 | 2) => string, start: { laptop: () => Promise<void>, pi: () => Promise<unknown>, phone: () => Promise<void> }): Promise<void> {
+  const { laptop, phone, pi } = devices
+  laptop.peerId = (await json<{ peerId: string }>(laptop, 'init', '--data', laptop.data)).peerId
+  await start.laptop()
+  const laptopNet = piOn(1).split('/')[2]!.replace(/\.1$/, '.')
+  await pairJoin(laptop, pi, 'reader', (printed) => printed.filter((a) => a.startsWith(`/ip4/${laptopNet}`) && !a.includes('/p2p-circuit')))
+  await start.pi()
+  // the Pi dials the laptop (the address it paired with); the laptop reserves a slot on it
+  await laptop.node!.until(() => new RegExp(`reachable through a relay at \\S+/p2p/${pi.peerId}/p2p-circuit`).test(laptop.node!.stderr) ? true : undefined, 'the laptop reserving a slot on the Pi')
+  const given = await pairJoin(laptop, phone, 'writer', (printed) => [piOn(2), ...printed.filter((a) => a.includes(`/p2p/${pi.peerId}/p2p-circuit/p2p/${laptop.peerId}`))])
+  assert.ok(given.length > 1, 'blaze pair printed a relayed address through the Pi')
+  await start.phone()
+}
+
+/** Membership without pairing: the laptop creates the database, grants the phone (writer) and the Pi (reader) by peer id. */
 async function setupMembership (laptop: Device, phone: Device, pi: Device): Promise<void> {
   const { dbId, peerId } = await json<{ dbId: string, peerId: string }>(laptop, 'init', '--data', laptop.data)
   laptop.peerId = peerId
@@ -82,7 +118,7 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
   let lab: Lab | undefined
   let dir: { path: string, cleanup: () => void }
   before(function () { requireNetns(this) })
-  beforeEach(() => { dir = tempDir(); lab = Lab.create() })
+  beforeEach(() => { dir = tempDir(); lab = Lab.create('bj') })
   afterEach(async () => {
     await lab?.teardown()
     dir.cleanup()
@@ -96,23 +132,22 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
     // two networks, the Pi on both; neither the laptop nor the phone has a route to the other
     lab!.link(laptop.host, '10.213.1.2/24', pi.host, '10.213.1.1/24')
     lab!.link(phone.host, '10.213.2.2/24', pi.host, '10.213.2.1/24')
-    await setupMembership(laptop, phone, pi)
-
-    const startPi = async (): Promise<string[]> => {
-      const { proc, ready } = await pi.host.start([...serviceStartArgs(pi.data), '--no-mdns'])
-      pi.node = proc
-      return ready.addresses
-    }
-    const piAddresses = await startPi()
-    assert.ok(piAddresses.some((a) => a.startsWith(`/ip4/10.213.1.1/tcp/${PI_PORT}/`)), piAddresses.join(' '))
-    assert.ok(piAddresses.some((a) => a.startsWith(`/ip4/10.213.2.1/tcp/${PI_PORT}/`)), piAddresses.join(' '))
-    const piOn = (net: number): string => `/ip4/10.213.${net}.1/tcp/${PI_PORT}/p2p/${pi.peerId}`
-    const startLaptop = async (): Promise<void> => { laptop.node = (await laptop.host.start(['--data', laptop.data, '--no-mdns', '--bootstrap', piOn(1)])).proc }
-    const startPhone = async (): Promise<void> => { phone.node = (await phone.host.start(['--data', phone.data, '--no-mdns', '--bootstrap', piOn(2)])).proc }
-    await startLaptop()
-    await startPhone()
     const t0 = Date.now()
     const phase = (what: string): void => { if (process.env.BLAZE_TEST_PHASES !== undefined) process.stdout.write(`      ${Date.now() - t0} ms: ${what}\n`) }
+
+    const startPi = async (): Promise<void> => {
+      const { proc, ready } = await pi.host.start([...serviceStartArgs(pi.data), '--no-mdns'])
+      pi.node = proc
+      assert.ok(ready.addresses.some((a) => a.startsWith(`/ip4/10.213.1.1/tcp/${PI_PORT}/`)), ready.addresses.join(' '))
+      assert.ok(ready.addresses.some((a) => a.startsWith(`/ip4/10.213.2.1/tcp/${PI_PORT}/`)), ready.addresses.join(' '))
+    }
+    const piOn = (net: number): string => `/ip4/10.213.${net}.1/tcp/${PI_PORT}/p2p/${pi.peerId}`
+    // before the Pi has joined, the laptop knows no Pi; later (restarts) it is given its address
+    const startLaptop = async (): Promise<void> => { laptop.node = (await laptop.host.start(['--data', laptop.data, '--no-mdns', ...(pi.peerId === '' ? [] : ['--bootstrap', piOn(1)])])).proc }
+    const startPhone = async (): Promise<void> => { phone.node = (await phone.host.start(['--data', phone.data, '--no-mdns', '--bootstrap', piOn(2)])).proc }
+    // the Pi joins from the laptop (reader), the phone joins through the Pi (writer)
+    await pairedSetup({ laptop, phone, pi }, piOn, { laptop: startLaptop, pi: startPi, phone: startPhone })
+    phase('paired: the Pi directly, the phone through the Pi')
 
     // the networks really are apart: the laptop cannot open a TCP connection to the phone
     const probe = laptop.host.spawn('-e', [`require('node:net').connect(${PI_PORT}, '10.213.2.2').on('error', (e) => { console.log(e.code); process.exit(0) }).on('connect', () => { console.log('connected'); process.exit(0) })`])
@@ -178,6 +213,8 @@ describe('the phone, the laptop and the Pi: relay and store-and-forward (namespa
     pi.host.sysctl('net.ipv4.ip_forward', '1')
     laptop.host.ip('route', 'add', 'default', 'via', '11.213.1.1')
     phone.host.ip('route', 'add', 'default', 'via', '11.213.2.1')
+    // membership by hand here (init --db, members add): a joined phone would have the laptop's
+    // routable address saved and dial it directly, and this test is about DCUtR
     await setupMembership(laptop, phone, pi)
     pi.node = (await pi.host.start([...serviceStartArgs(pi.data), '--no-mdns'])).proc
     const piOn = (net: number): string => `/ip4/11.213.${net}.1/tcp/${PI_PORT}/p2p/${pi.peerId}`
