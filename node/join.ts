@@ -143,7 +143,7 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
       if (lastFailure !== undefined) throw lastFailure
       throw new NoPairingPeerError(tried.size > 0
         ? 'the members reached are not pairing: run `blaze pair` on a member, then `blaze join` with the code it prints'
-        : `no pairing member found${useMdns ? ' on the LAN' : ''}${addresses.length > 0 ? ` or at ${bootstrap.join(', ')}` : ''}: check that the member runs \`blaze start\` and \`blaze pair\`, and pass an address it printed with --bootstrap`)
+        : `no pairing member found${useMdns ? ' on the LAN' : ''}${addresses.length > 0 ? ` or at ${bootstrap.join(', ')}` : ''}: check that the member runs \`blaze start\` and \`blaze pair\`, and pass an address it printed with --bootstrap${unreachedRelay(addresses, reachable)}`)
     }
     result = got
   } finally {
@@ -157,6 +157,14 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
   const given = addresses.filter((ma) => directPart(ma) !== undefined).map((ma) => ma.toString())
   saveBootstrap(options.dataDir, [...new Set([...given, ...result.addresses])])
   return result
+}
+
+/** A hint when a relayed address was given without its relay's own address. */
+function unreachedRelay (addresses: Multiaddr[], reachable: Set<string>): string {
+  const relay = addresses.map(circuitParts).find((c) => c !== undefined && !reachable.has(c.relay))
+  return relay === undefined
+    ? ''
+    : `; for a relayed address (…/p2p-circuit/…), also pass the relay's address as this device reaches it, e.g. --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/${relay.relay}`
 }
 
 /** `/ip4/…/tcp/…/p2p/PEER` → its transport address and peer; undefined for a relayed address or one without a peer id. */

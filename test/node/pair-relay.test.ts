@@ -12,6 +12,7 @@ import { open, type Database } from '../../engine/index.ts'
 import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
 import { joinDatabase } from '../../node/join.ts'
+import { NoPairingPeerError } from '../../node/errors.ts'
 import { createHost, type Host } from '../../node/host.ts'
 import { isRelayed } from '../../node/relay.ts'
 import { savedBootstrap } from '../../node/bootstrap-file.ts'
@@ -117,6 +118,19 @@ describe('pairing through a relay (the Pi)', function () {
     const joined = await joinDatabase({ code: offer.code, dataDir: dir(), bootstrap: printed, mdns: false })
     assert.equal(joined.role, 'reader')
     assert.equal(laptop.members.roleOf(joined.peerId), 'reader')
+  })
+
+  it('a relayed address whose relay this device cannot reach, without the relay\'s own address: NoPairingPeerError, which says to add it', async () => {
+    const { nl, npi } = await laptopAndPi()
+    const offer = nl.pair({ role: 'writer' })
+    const printed = offer.addresses.find((a) => a.includes('/p2p-circuit/'))!
+    const unreachable = printed.replace(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\//, '/ip4/127.0.0.1/tcp/1/')
+    await assert.rejects(joinDatabase({ code: offer.code, dataDir: dir(), bootstrap: [unreachable], mdns: false, timeoutMs: 10_000 }), (e: Error) => {
+      assert.ok(e instanceof NoPairingPeerError)
+      assert.equal(e.name, 'NoPairingPeerError')
+      assert.ok(e.message.includes(`--bootstrap /ip4/203.0.113.7/tcp/4001/p2p/${npi.peerId}`), e.message)
+      return true
+    })
   })
 
   it('a non-member that sends more than the relay allows through its circuit loses its connection to the relay; members keep syncing', async () => {
