@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { lpStream } from '@libp2p/utils'
 import { open, type Database } from '../../engine/index.ts'
 import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
@@ -131,6 +132,23 @@ describe('pairing through a relay (the Pi)', function () {
       assert.ok(e.message.includes(`--bootstrap /ip4/203.0.113.7/tcp/4001/p2p/${npi.peerId}`), e.message)
       return true
     })
+  })
+
+  it('a non-member gets no reservation on the relay (PERMISSION_DENIED), so nobody can reach it through the relay', async () => {
+    const { npi, piAddress } = await laptopAndPi()
+    const pi = npi.db
+    // the Pi has learnt who the members are (before that, a fresh replica lets everyone in)
+    await until(pi, () => pi.members.list().length > 0, 20_000, 'the Pi receiving the membership')
+    const stranger: Host = await createHost({ identity: identityFromSeed(new Uint8Array(randomBytes(32))), dbId: undefined, listen: [], bootstrap: [], mdns: false, allowPeer: () => true, useRelays: false })
+    cleanups.push(async () => { await stranger.stop() })
+    await stranger.start()
+    const signal = AbortSignal.timeout(10_000)
+    const lp = lpStream(await stranger.dialProtocol(multiaddr(piAddress), RELAY_V2_HOP_CODEC, { signal }))
+    // HopMessage { type: RESERVE } in circuit v2's protobuf: field 1 (varint) = 0
+    await lp.write(Uint8Array.of(0x08, 0x00), { signal })
+    const reply = (await lp.read({ signal })).subarray()
+    // HopMessage { type: STATUS (2), status: PERMISSION_DENIED (202) }: field 1, then field 5
+    assert.deepEqual([...reply], [0x08, 0x02, 0x28, 0xca, 0x01])
   })
 
   it('a non-member that sends more than the relay allows through its circuit loses its connection to the relay; members keep syncing', async () => {
