@@ -22,7 +22,8 @@
  *    circuit (never extended), and what the guest sends into its circuits is capped at
  *    `relayBytes` in all (its connection is aborted past that, which ends the circuits). The
  *    member at the other end treats it as one of its own guests (1.–4.), so a relayed guest
- *    gets no more there than a direct one, and members are never crowded out on either node.
+ *    gets no more there than a direct one (and counts against its relay's address: at most
+ *    `maxGuestsPerAddress` through one relay), and members are never crowded out on either node.
  */
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { Connection, Stream, StreamMessageEvent } from '@libp2p/interface'

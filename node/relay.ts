@@ -11,8 +11,10 @@
  *   `/p2p/RELAY/p2p-circuit/p2p/PEER` through every relay it is connected to.
  * - The server applies no data or duration limit to relayed connections (libp2p's defaults,
  *   2 min and 128 KiB per connection, would cut a sync session off mid-catch-up), so a
- *   relayed connection is a full connection. Only members reach the relay at all (the
- *   connection gater), and the gater also refuses reservations and circuits for non-members.
+ *   relayed connection is a full connection — between members. Reservations are for members
+ *   only (the connection gater); a non-member gets a circuit only to a member (a device
+ *   pairing through the Pi), and only as one of the relay's few guests, bounded in circuits,
+ *   time and bytes (node/guests.ts, 5.); the member at the other end bounds it as its guest.
  * - DCUtR (`@libp2p/dcutr`) upgrades a relayed connection to a direct one when the peers
  *   have public addresses; between private networks the connection stays relayed.
  */
