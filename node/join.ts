@@ -142,7 +142,7 @@ export async function joinDatabase (options: JoinOptions): Promise<Joined> {
       // a member was pairing, but the exchange broke (tampered, timed out): that is the news
       if (lastFailure !== undefined) throw lastFailure
       throw new NoPairingPeerError(tried.size > 0
-        ? 'the members reached are not pairing: run `blaze pair` on a member, then `blaze join` with the code it prints'
+        ? `the members reached are not pairing: run \`blaze pair\` on a member, then \`blaze join\` with the code it prints${addresses.some((ma) => circuitParts(ma) !== undefined) ? '' : '; if you reached a relay (the Pi), also pass the relayed address `blaze pair` printed (…/p2p/RELAY/p2p-circuit/p2p/MEMBER)'}`
         : `no pairing member found${useMdns ? ' on the LAN' : ''}${addresses.length > 0 ? ` or at ${bootstrap.join(', ')}` : ''}: check that the member runs \`blaze start\` and \`blaze pair\`, and pass an address it printed with --bootstrap${unreachedRelay(addresses, reachable)}`)
     }
     result = got

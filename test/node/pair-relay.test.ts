@@ -134,6 +134,17 @@ describe('pairing through a relay (the Pi)', function () {
     })
   })
 
+  it('only the Pi\'s address (the Pi is not pairing): NoPairingPeerError, which says to pass the relayed address too', async () => {
+    const { nl, piAddress } = await laptopAndPi()
+    const offer = nl.pair({ role: 'writer' })
+    await assert.rejects(joinDatabase({ code: offer.code, dataDir: dir(), bootstrap: [piAddress], mdns: false, timeoutMs: 10_000 }), (e: Error) => {
+      assert.ok(e instanceof NoPairingPeerError)
+      assert.equal(e.name, 'NoPairingPeerError')
+      assert.match(e.message, /relayed address .*p2p-circuit/)
+      return true
+    })
+  })
+
   it('a non-member gets no reservation on the relay (PERMISSION_DENIED), so nobody can reach it through the relay', async () => {
     const { npi, piAddress } = await laptopAndPi()
     const pi = npi.db
