@@ -162,6 +162,25 @@ describe('pairing through a relay (the Pi)', function () {
     assert.deepEqual([...reply], [0x08, 0x02, 0x28, 0xca, 0x01])
   })
 
+  it('non-members holding circuits through the Pi to the laptop (as many as the guest limits allow) do not keep a member from reaching the laptop through the Pi', async () => {
+    const { laptop, nl, npi, piAddress } = await laptopAndPi()
+    const phone = await database(laptop.id)
+    await laptop.members.grant(phone.peerId, 'writer')
+    await until(npi.db, () => npi.db.members.roleOf(phone.peerId) === 'writer', 20_000, 'the Pi learning the phone is a member')
+    const held: Connection[] = []
+    for (let i = 0; i < 2; i++) {
+      const stranger: Host = await createHost({ identity: identityFromSeed(new Uint8Array(randomBytes(32))), dbId: undefined, listen: [], bootstrap: [], mdns: false, allowPeer: () => true, useRelays: false })
+      cleanups.push(async () => { await stranger.stop() })
+      await stranger.start()
+      held.push(await stranger.dial(multiaddr(`${piAddress}/p2p-circuit/p2p/${nl.peerId}`), { signal: AbortSignal.timeout(10_000) }))
+    }
+    assert.ok(held.every((c) => isRelayed(c) && c.status === 'open'))
+    // the phone knows only the Pi: it reaches the laptop through it, by peer id
+    const np = await node(phone, { bootstrap: [piAddress] })
+    if (!np.peers().includes(nl.peerId)) await event<{ peer: string }>(np, 'session:start', (d) => d.peer === nl.peerId, 'the phone in session with the laptop')
+    assert.ok(np.host.getConnections(peerIdFromString(nl.peerId)).every(isRelayed))
+  })
+
   it('a non-member that sends more than the relay allows through its circuit loses its connection to the relay; members keep syncing', async () => {
     const relayBytes = 32 * 1024
     const { laptop, nl, npi, piAddress } = await laptopAndPi({ relayBytes })
