@@ -1,26 +1,40 @@
 /**
- * A mesh node: the engine plus a libp2p host that finds peers (mDNS, bootstrap), connects
- * to members, runs one sync session per connected member, and reconnects with backoff.
+ * A mesh node: the engine plus a libp2p host that finds peers (mDNS, bootstrap, its peer
+ * store), runs the sync protocol as a libp2p service, and leaves who dials whom to the peer
+ * manager (node/peer-manager.ts: one session per pair, backoff, redial).
  *
- * One session per peer pair: the side with the smaller peer id opens the sync stream; the
- * other answers. Non-members are refused at the Noise handshake (connection gater) and
- * again by the sync protocol.
+ * With a data directory it remembers its peers' addresses (`DATA/peers/`) and its own listen
+ * addresses with their real ports (`DATA/listen.json`), and dials the members it knows at
+ * start, so a mesh whose nodes restart (on any port) heals by itself.
+ * Non-members are refused at the Noise handshake (connection gater) and again by the sync
+ * protocol.
  */
-import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { LevelDatastore } from 'datastore-level'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
-import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
-import { createHost, type Host, type HostLimits } from './host.ts'
+import { syncService, type SyncService } from '../protocols/sync/index.ts'
+import { createHost, type Host, type HostLimits, type Transports } from './host.ts'
+import { MeshPeerManager, type PeerHost, type PeerManager } from './peer-manager.ts'
+import { boundListen, freeListen, openPeerDatastore, rememberedListen, rememberListen } from './remembered.ts'
+
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 
 export interface BlazeNodeOptions {
   db: Database
-  /** multiaddrs to listen on; default ['/ip4/0.0.0.0/tcp/0'] */
+  /**
+   * multiaddrs to listen on; default: those of the last run (from `dataDir`, same ports),
+   * else ['/ip4/0.0.0.0/tcp/0']
+   */
   listen?: string[]
   /** multiaddrs (with /p2p/PEERID) of nodes to dial at start, e.g. an always-on Pi */
   bootstrap?: string[]
   /** LAN discovery; default true */
   mdns?: boolean
   limits?: HostLimits
+  /** libp2p transports; default TCP */
+  transports?: Transports
+  /** where to remember peers and listen ports across restarts; default: nowhere (in memory) */
+  dataDir?: string
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -35,18 +49,17 @@ export interface NodeStats {
   bytesOut: number
 }
 
+type NodeHost = Host<{ sync: SyncService }>
+
 /**
  * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
  * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
  */
 export class BlazeNode extends EventTarget {
   readonly db: Database
-  readonly host: Host
-  private readonly sessions = new Map<string, SyncSession>()
-  private readonly opening = new Set<string>()
-  private readonly retries = new Map<string, { delay: number, timer: NodeJS.Timeout | undefined }>()
-  private readonly backoffMs: number
-  private readonly maxBackoffMs: number
+  readonly host: NodeHost
+  private readonly peerManager: PeerManager
+  private readonly datastore: LevelDatastore | undefined
   private readonly log: (line: string) => void
   private readonly counters = { applied: 0, bytesIn: 0, bytesOut: 0, rejected: {} as Record<string, number> }
   private readonly peerVectors = new Map<string, VersionVector>()
@@ -54,41 +67,102 @@ export class BlazeNode extends EventTarget {
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
 
-  private constructor (db: Database, host: Host, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: NodeHost, datastore: LevelDatastore | undefined, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
-    this.backoffMs = options.backoffMs ?? 500
-    this.maxBackoffMs = options.maxBackoffMs ?? 60_000
+    this.datastore = datastore
     this.log = options.log ?? (() => {})
+    this.peerManager = new MeshPeerManager({
+      host: host as unknown as PeerHost,
+      sync: host.services.sync,
+      members: () => db.members.list().map((m) => m.peerId),
+      mayConnect: (peer) => this.mayConnect(peer),
+      log: this.log
+    }, {
+      ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+      ...(options.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.maxBackoffMs })
+    })
   }
 
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
+    const log = options.log ?? (() => {})
+    const datastore = options.dataDir === undefined ? undefined : await openPeerDatastore(options.dataDir)
+    try {
+      const remembered = options.listen === undefined && options.dataDir !== undefined ? rememberedListen(options.dataDir, log) : undefined
+      const listen = options.listen ?? (remembered === undefined ? DEFAULT_LISTEN : await freeListen(remembered, log))
+      try {
+        return await BlazeNode.startOn(listen, datastore, options)
+      } catch (error) {
+        if (remembered === undefined) throw error
+        // taken between our check and libp2p's listen: any port beats not starting
+        log(`listening on the remembered addresses failed (${(error as Error).message}): using new ports`)
+        return await BlazeNode.startOn(remembered.map((a) => a.replace(/\/tcp\/\d+/, '/tcp/0')), datastore, options)
+      }
+    } catch (error) {
+      await datastore?.close()
+      throw error
+    }
+  }
+
+  private static async startOn (listen: string[], datastore: LevelDatastore | undefined, options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
     const host = await createHost({
       identity: db.deviceIdentity(),
       dbId: db.id,
-      listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      listen,
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
       allowPeer: (peer) => node?.mayConnect(peer) ?? true,
-      ...(options.limits === undefined ? {} : { limits: options.limits })
+      start: false,
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.transports === undefined ? {} : { transports: options.transports }),
+      ...(datastore === undefined ? {} : { datastore })
+    }, {
+      sync: syncService({
+        db,
+        observer: {
+          applied: (result, peer) => { node?.onApplied(result.applied, peer) },
+          rejected: (r, peer) => { node?.onRejected(r, peer) },
+          bytes: (direction, n) => { if (node === undefined) return; if (direction === 'in') node.counters.bytesIn += n; else node.counters.bytesOut += n },
+          peerVector: (p, vv) => { node?.peerVectors.set(p, vv) }
+        }
+      })
     })
-    node = new BlazeNode(db, host, options)
-    await node.wire()
+    node = new BlazeNode(db, host, datastore, options)
+    try {
+      await node.wire(listen, options.dataDir)
+    } catch (error) {
+      node.stopped = true
+      node.peerManager.stop()
+      try { await host.stop() } catch {}
+      throw error
+    }
     return node
   }
 
-  private async wire (): Promise<void> {
+  private async wire (listen: string[], dataDir: string | undefined): Promise<void> {
     const host = this.host
-    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
-    host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
-    host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
-    host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
+    const sync = host.services.sync
+    sync.addEventListener('session:start', (e) => {
+      const { peer } = (e as CustomEvent<{ peer: string }>).detail
+      this.log(`sync with ${peer} started`)
+      this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
+    })
+    sync.addEventListener('session:end', (e) => {
+      const { peer, error } = (e as CustomEvent<{ peer: string, error: Error | undefined }>).detail
+      this.log(`sync with ${peer} ended${error === undefined ? '' : `: ${error.message}`}`)
+      this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error } }))
+    })
+    this.peerManager.addEventListener('dial:failed', (e) => {
+      this.dispatchEvent(new CustomEvent('dial:failed', { detail: (e as CustomEvent).detail }))
+    })
+    const bound: Multiaddr[] = []
+    host.addEventListener('transport:listening', (e) => { bound.push(...e.detail.getAddrs()) })
     // a new grant may admit a peer we already know: try it
     this.unsubscribe = this.db.subscribe((event) => {
-      if (event.ops.some((op) => op.op === 'grant')) void this.dialKnownMembers()
+      if (event.ops.some((op) => op.op === 'grant')) this.peerManager.connectMembers()
     })
     // changes held for clock drift apply once the local clock catches up
     this.heldTimer = setInterval(() => {
@@ -98,6 +172,9 @@ export class BlazeNode extends EventTarget {
     }, 5_000)
     this.heldTimer.unref()
     await host.start()
+    if (dataDir !== undefined) rememberListen(dataDir, boundListen(listen, bound))
+    // dial every member we know an address for (remembered from an earlier run)
+    this.peerManager.start()
   }
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */
@@ -111,131 +188,21 @@ export class BlazeNode extends EventTarget {
   multiaddrs (): string[] { return this.host.getMultiaddrs().map((m) => m.toString()) }
 
   /** peers with a live sync session */
-  peers (): string[] { return [...this.sessions.keys()] }
+  peers (): string[] { return this.host.services.sync.peers() }
 
   stats (): NodeStats {
     return { peers: this.peers(), rejected: { ...this.counters.rejected }, applied: this.counters.applied, bytesIn: this.counters.bytesIn, bytesOut: this.counters.bytesOut }
   }
 
-  private onDiscovered (info: PeerInfo): void {
-    const peer = info.id.toString()
-    if (peer === this.peerId || this.stopped) return
-    if (!this.mayConnect(peer)) {
-      this.log(`discovered ${peer}, not a member: ignored`)
-      return
-    }
-    if (this.host.getConnections(info.id).length > 0) return
-    this.log(`discovered ${peer}`)
-    void this.dial(info.id)
+  private onApplied (applied: number, peer: string): void {
+    this.counters.applied += applied
+    if (applied > 0) this.log(`applied ${applied} change(s) from ${peer}`)
   }
 
-  private async dial (peer: PeerId): Promise<void> {
-    if (this.stopped) return
-    try {
-      await this.host.dial(peer, { signal: AbortSignal.timeout(10_000) })
-      this.retries.delete(peer.toString())
-    } catch (error) {
-      this.log(`dial ${peer.toString()} failed: ${String((error as Error).message ?? error)}`)
-      this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer: peer.toString(), error } }))
-      this.scheduleRetry(peer)
-    }
-  }
-
-  private scheduleRetry (peer: PeerId): void {
-    const key = peer.toString()
-    if (this.stopped || !this.mayConnect(key)) return
-    const entry = this.retries.get(key) ?? { delay: this.backoffMs, timer: undefined }
-    if (entry.timer !== undefined) return
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined
-      entry.delay = Math.min(entry.delay * 2, this.maxBackoffMs)
-      if (this.host.getConnections(peer).length === 0) void this.dial(peer)
-      else if (!this.sessions.has(key)) void this.openSession(peer)
-    }, entry.delay)
-    entry.timer.unref?.()
-    this.retries.set(key, entry)
-  }
-
-  private async dialKnownMembers (): Promise<void> {
-    for (const { peerId } of this.db.members.list()) {
-      if (peerId === this.peerId || this.sessions.has(peerId)) continue
-      const id = peerIdFromString(peerId)
-      if (this.host.getConnections(id).length > 0) {
-        if (this.peerId < peerId) void this.openSession(id)
-        continue
-      }
-      try {
-        const known = await this.host.peerStore.get(id)
-        if (known.addresses.length > 0) void this.dial(id)
-      } catch {
-        // never seen: discovery will bring it
-      }
-    }
-  }
-
-  private onConnection (connection: Connection): void {
-    const peer = connection.remotePeer
-    if (this.peerId < peer.toString()) void this.openSession(peer)
-  }
-
-  private async openSession (peer: PeerId): Promise<void> {
-    const key = peer.toString()
-    if (this.stopped || this.sessions.has(key) || this.opening.has(key) || !this.mayConnect(key)) return
-    this.opening.add(key)
-    try {
-      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
-      this.run(key, stream as unknown as Stream)
-    } catch (error) {
-      this.log(`opening sync with ${key} failed: ${String((error as Error).message ?? error)}`)
-      this.scheduleRetry(peer)
-    } finally {
-      this.opening.delete(key)
-    }
-  }
-
-  private onInbound (stream: Stream, connection: Connection): void {
-    const key = connection.remotePeer.toString()
-    const old = this.sessions.get(key)
-    // the opener (smaller id) starts afresh, e.g. after its session died: replace ours
-    if (old !== undefined) void old.close()
-    this.run(key, stream)
-  }
-
-  private run (peer: string, stream: Stream): void {
-    const session = new SyncSession({
-      db: this.db,
-      stream,
-      remotePeer: peer,
-      observer: {
-        applied: (result) => {
-          this.counters.applied += result.applied
-          if (result.applied > 0) this.log(`applied ${result.applied} change(s) from ${peer}`)
-        },
-        rejected: (r: Rejection) => {
-          this.counters.rejected[r.error.name] = (this.counters.rejected[r.error.name] ?? 0) + r.count
-          this.log(`rejected ${r.count} change(s) from ${r.author ?? 'unknown author'} via ${peer}: ${r.error.name}: ${r.error.message}`)
-          this.dispatchEvent(new CustomEvent('rejected', { detail: { ...r, via: peer } }))
-        },
-        bytes: (direction, n) => { if (direction === 'in') this.counters.bytesIn += n; else this.counters.bytesOut += n },
-        peerVector: (p, vv) => { this.peerVectors.set(p, vv) }
-      }
-    })
-    this.sessions.set(peer, session)
-    this.log(`sync with ${peer} started`)
-    this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
-    void session.done.then(() => {
-      if (this.sessions.get(peer) === session) this.sessions.delete(peer)
-      this.log(`sync with ${peer} ended${session.error === undefined ? '' : `: ${session.error.message}`}`)
-      this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error: session.error } }))
-      if (!this.stopped && this.peerId < peer) this.scheduleRetry(peerIdFromString(peer))
-    })
-  }
-
-  private onDisconnect (peer: PeerId): void {
-    const key = peer.toString()
-    const session = this.sessions.get(key)
-    if (session !== undefined) void session.close()
-    if (!this.stopped && this.mayConnect(key)) this.scheduleRetry(peer)
+  private onRejected (r: Rejection, peer: string): void {
+    this.counters.rejected[r.error.name] = (this.counters.rejected[r.error.name] ?? 0) + r.count
+    this.log(`rejected ${r.count} change(s) from ${r.author ?? 'unknown author'} via ${peer}: ${r.error.name}: ${r.error.message}`)
+    this.dispatchEvent(new CustomEvent('rejected', { detail: { ...r, via: peer } }))
   }
 
   async stop (): Promise<void> {
@@ -243,8 +210,8 @@ export class BlazeNode extends EventTarget {
     this.stopped = true
     this.unsubscribe?.()
     if (this.heldTimer !== undefined) clearInterval(this.heldTimer)
-    for (const r of this.retries.values()) if (r.timer !== undefined) clearTimeout(r.timer)
-    await Promise.all([...this.sessions.values()].map(async (s) => { await s.close() }))
-    await this.host.stop()
+    this.peerManager.stop()
+    await this.host.stop()   // stops the sync service: every session closes
+    await this.datastore?.close()
   }
 }

@@ -1,10 +1,11 @@
 /**
- * The libp2p host of a BlazeDB node: TCP, Noise, Yamux, identify, ping, mDNS (on by
- * default, one service tag per database so only its replicas find each other), bootstrap
- * addresses, the device identity as the peer key, and limits that keep a busy or hostile
- * peer from taking the node down.
+ * The libp2p host of a BlazeDB node: TCP (or the transports given), Noise, Yamux, identify,
+ * ping, mDNS (on by default, one service tag per database so only its replicas find each
+ * other), bootstrap addresses, the device identity as the peer key, a peer store on the
+ * given datastore (remembered across restarts), extra services (sync), and limits that keep
+ * a busy or hostile peer from taking the node down.
  */
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -13,7 +14,8 @@ import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { bootstrap } from '@libp2p/bootstrap'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, PeerId, ServiceMap } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import type { Identity } from '../engine/crypto/identity.ts'
 
 export interface HostLimits {
@@ -38,11 +40,23 @@ export interface HostOptions {
   /** decides whether a peer may connect at all (members only, once membership is known) */
   allowPeer: (peerId: string) => boolean
   limits?: HostLimits
+  /** libp2p transports; default [tcp()] */
+  transports?: Transports
+  /** where the peer store lives; default in memory (nothing remembered across restarts) */
+  datastore?: Datastore
+  /** start listening and dialling at once; default true */
+  start?: boolean
 }
 
-export type Host = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+export type Transports = NonNullable<Libp2pOptions['transports']>
 
-export async function createHost (options: HostOptions): Promise<Host> {
+/** Remembered peer addresses stay dialable this long (libp2p's default is one hour). */
+export const ADDRESS_MAX_AGE_MS = 30 * 24 * 3600 * 1000
+
+interface BaseServices { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
+export type Host<S extends ServiceMap = Record<never, never>> = Libp2p<BaseServices & S>
+
+export async function createHost<S extends ServiceMap = Record<never, never>> (options: HostOptions, services?: ServiceFactoryMap<S>): Promise<Host<S>> {
   const raw = new Uint8Array(64)
   raw.set(options.identity.seed)
   raw.set(options.identity.publicKey, 32)
@@ -61,7 +75,11 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const host = await createLibp2p({
     privateKey,
     addresses: { listen: options.listen },
-    transports: [tcp()],
+    transports: options.transports ?? [tcp()],
+    ...(options.datastore === undefined ? {} : { datastore: options.datastore }),
+    // a laptop that was off for a week must still find the members it knew
+    peerStore: { maxAddressAge: ADDRESS_MAX_AGE_MS, maxPeerAge: ADDRESS_MAX_AGE_MS },
+    start: options.start ?? true,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
@@ -74,7 +92,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     },
     // a peer that stops answering pings (gone, or stalled) loses its connection
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
-    services: { identify: identify(), ping: ping() }
+    services: { identify: identify(), ping: ping(), ...services } as ServiceFactoryMap<BaseServices & S>
   })
-  return host as unknown as Host
+  return host as unknown as Host<S>
 }
