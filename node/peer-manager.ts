@@ -174,6 +174,7 @@ export class MeshPeerManager extends EventTarget implements PeerManager {
       if (!this.connected(peer)) {
         if (!await this.hasAddress(id)) return
         await this.c.host.dial(id, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+        this.log(`dialled ${peer}`)
       }
       if (this.self < peer && this.c.sync.session(peer) === undefined) await this.c.sync.open(id)
     } catch (error) {

@@ -9,7 +9,8 @@ import { ControlApi } from './control-api.ts'
 export interface RunOptions {
   data: string
   dbId?: string
-  listen: string[]
+  /** default: the addresses of the last run (same ports), else all interfaces on a free port */
+  listen?: string[]
   bootstrap: string[]
   mdns: boolean
   apiPort?: number
@@ -21,7 +22,14 @@ export async function runNode (options: RunOptions): Promise<void> {
   const passphrase = process.env.BLAZE_PASSPHRASE
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
   const log = (line: string): void => { process.stderr.write(`[blaze] ${line}\n`) }
-  const node = await BlazeNode.start({ db, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, log })
+  const node = await BlazeNode.start({
+    db,
+    dataDir: options.data,
+    ...(options.listen === undefined || options.listen.length === 0 ? {} : { listen: options.listen }),
+    bootstrap: options.bootstrap,
+    mdns: options.mdns,
+    log
+  })
   const api = await ControlApi.start(node, options.data, options.apiPort ?? 0)
   process.stdout.write(JSON.stringify({ status: 'ready', peerId: node.peerId, dbId: db.id, addresses: node.multiaddrs(), apiPort: api.info.port }) + '\n')
   if (options.hint !== undefined) process.stderr.write(options.hint(db, node) + '\n')
