@@ -52,7 +52,8 @@ export interface NodeStats {
 type NodeHost = Host<{ sync: SyncService }>
 
 /**
- * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
+ * Events (EventTarget): `session:start` (detail: { peer, direction }) / `session:end`
+ * (detail: { peer, error? }),
  * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
  */
 export class BlazeNode extends EventTarget {
@@ -146,9 +147,9 @@ export class BlazeNode extends EventTarget {
     const host = this.host
     const sync = host.services.sync
     sync.addEventListener('session:start', (e) => {
-      const { peer } = (e as CustomEvent<{ peer: string }>).detail
+      const { peer, direction } = (e as CustomEvent<{ peer: string, direction: 'inbound' | 'outbound' }>).detail
       this.log(`sync with ${peer} started`)
-      this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
+      this.dispatchEvent(new CustomEvent('session:start', { detail: { peer, direction } }))
     })
     sync.addEventListener('session:end', (e) => {
       const { peer, error } = (e as CustomEvent<{ peer: string, error: Error | undefined }>).detail

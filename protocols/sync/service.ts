@@ -7,7 +7,8 @@
  *
  * Who opens a session with whom, and when, is not decided here (see node/peer-manager.ts).
  *
- * Events: `session:start` (detail: { peer, session }), `session:end` (detail: { peer, error? }).
+ * Events: `session:start` (detail: { peer, session, direction: 'inbound' | 'outbound' }),
+ * `session:end` (detail: { peer, error? }).
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Stream, StreamHandlerOptions } from '@libp2p/interface'
@@ -63,7 +64,7 @@ export interface SyncServiceInit {
 }
 
 export interface SyncServiceEvents {
-  'session:start': CustomEvent<{ peer: string, session: SyncSession }>
+  'session:start': CustomEvent<{ peer: string, session: SyncSession, direction: 'inbound' | 'outbound' }>
   'session:end': CustomEvent<{ peer: string, error: Error | undefined }>
 }
 
@@ -134,7 +135,7 @@ export class SyncService extends EventTarget {
     const opening = this.components.connectionManager.openStream(peer, PROTOCOL, {
       signal,
       runOnLimitedConnection: this.init.runOnLimitedConnection ?? true
-    }).then((stream) => this.run(key, stream))
+    }).then((stream) => this.run(key, stream, 'outbound'))
     this.opening.set(key, opening)
     try {
       return await opening
@@ -152,10 +153,10 @@ export class SyncService extends EventTarget {
     const old = this.sessions.get(key)
     // the opener starts afresh (its old session died, maybe unnoticed here): replace ours
     if (old !== undefined) void old.close()
-    this.run(key, stream)
+    this.run(key, stream, 'inbound')
   }
 
-  private run (peer: string, stream: Stream): SyncSession {
+  private run (peer: string, stream: Stream, direction: 'inbound' | 'outbound'): SyncSession {
     const { allowPeer, observer, helloTimeoutMs, maxFrameBytes, batchBytes, maxFramesPerSecond } = this.init
     const session = new SyncSession({
       db: this.components.db,
@@ -171,7 +172,7 @@ export class SyncService extends EventTarget {
     })
     this.sessions.set(peer, session)
     this.log('sync with %s started', peer)
-    this.dispatchEvent(new CustomEvent('session:start', { detail: { peer, session } }))
+    this.dispatchEvent(new CustomEvent('session:start', { detail: { peer, session, direction } }))
     void session.done.then(() => {
       if (this.sessions.get(peer) === session) this.sessions.delete(peer)
       this.log('sync with %s ended %s', peer, session.error?.message ?? '')
