@@ -10,6 +10,7 @@
  * protocol.
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Datastore } from 'interface-datastore'
 import type { LevelDatastore } from 'datastore-level'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { syncService, type SyncService } from '../protocols/sync/index.ts'
@@ -33,8 +34,12 @@ export interface BlazeNodeOptions {
   limits?: HostLimits
   /** libp2p transports; default TCP */
   transports?: Transports
-  /** where to remember peers and listen ports across restarts; default: nowhere (in memory) */
+  /** where to remember peers (`DATA/peers/`) and listen ports across restarts; default: nowhere */
   dataDir?: string
+  /** the peer store's datastore, kept by the caller (e.g. across restarts in one process); default: in `dataDir`, else in memory */
+  datastore?: Datastore
+  /** a further say on who may connect, on top of membership (e.g. a simulated partition); default: members may */
+  allowPeer?: (peer: string) => boolean
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -60,20 +65,23 @@ export class BlazeNode extends EventTarget {
   readonly db: Database
   readonly host: NodeHost
   private readonly peerManager: PeerManager
-  private readonly datastore: LevelDatastore | undefined
+  /** the datastore this node opened (and closes) */
+  private readonly ownDatastore: LevelDatastore | undefined
   private readonly log: (line: string) => void
+  private readonly allowPeer: ((peer: string) => boolean) | undefined
   private readonly counters = { applied: 0, bytesIn: 0, bytesOut: 0, rejected: {} as Record<string, number> }
   private readonly peerVectors = new Map<string, VersionVector>()
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
 
-  private constructor (db: Database, host: NodeHost, datastore: LevelDatastore | undefined, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: NodeHost, ownDatastore: LevelDatastore | undefined, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
-    this.datastore = datastore
+    this.ownDatastore = ownDatastore
     this.log = options.log ?? (() => {})
+    this.allowPeer = options.allowPeer
     this.peerManager = new MeshPeerManager({
       host: host as unknown as PeerHost,
       sync: host.services.sync,
@@ -88,25 +96,26 @@ export class BlazeNode extends EventTarget {
 
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
     const log = options.log ?? (() => {})
-    const datastore = options.dataDir === undefined ? undefined : await openPeerDatastore(options.dataDir)
+    const own = options.datastore === undefined && options.dataDir !== undefined ? await openPeerDatastore(options.dataDir) : undefined
+    const datastore = options.datastore ?? own
     try {
       const remembered = options.listen === undefined && options.dataDir !== undefined ? rememberedListen(options.dataDir, log) : undefined
       const listen = options.listen ?? (remembered === undefined ? DEFAULT_LISTEN : await freeListen(remembered, log))
       try {
-        return await BlazeNode.startOn(listen, datastore, options)
+        return await BlazeNode.startOn(listen, datastore, own, options)
       } catch (error) {
         if (remembered === undefined) throw error
         // taken between our check and libp2p's listen: any port beats not starting
         log(`listening on the remembered addresses failed (${(error as Error).message}): using new ports`)
-        return await BlazeNode.startOn(remembered.map((a) => a.replace(/\/tcp\/\d+/, '/tcp/0')), datastore, options)
+        return await BlazeNode.startOn(remembered.map((a) => a.replace(/\/tcp\/\d+/, '/tcp/0')), datastore, own, options)
       }
     } catch (error) {
-      await datastore?.close()
+      await own?.close()
       throw error
     }
   }
 
-  private static async startOn (listen: string[], datastore: LevelDatastore | undefined, options: BlazeNodeOptions): Promise<BlazeNode> {
+  private static async startOn (listen: string[], datastore: Datastore | undefined, own: LevelDatastore | undefined, options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
     const host = await createHost({
@@ -131,7 +140,7 @@ export class BlazeNode extends EventTarget {
         }
       })
     })
-    node = new BlazeNode(db, host, datastore, options)
+    node = new BlazeNode(db, host, own, options)
     try {
       await node.wire(listen, options.dataDir)
     } catch (error) {
@@ -180,9 +189,13 @@ export class BlazeNode extends EventTarget {
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */
   mayConnect (peer: string): boolean {
+    if (this.allowPeer !== undefined && !this.allowPeer(peer)) return false
     if (this.db.members.list().length === 0) return true
     return this.db.members.roleOf(peer) !== null
   }
+
+  /** Looks at every known member again now (e.g. after `allowPeer` changed its mind) instead of at the next retry. */
+  connectMembers (): void { this.peerManager.connectMembers() }
 
   get peerId (): string { return this.host.peerId.toString() }
 
@@ -213,6 +226,6 @@ export class BlazeNode extends EventTarget {
     if (this.heldTimer !== undefined) clearInterval(this.heldTimer)
     this.peerManager.stop()
     await this.host.stop()   // stops the sync service: every session closes
-    await this.datastore?.close()
+    await this.ownDatastore?.close()
   }
 }
