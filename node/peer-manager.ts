@@ -180,8 +180,12 @@ export class MeshPeerManager extends EventTarget implements PeerManager {
     } catch (error) {
       if (!this.running) return
       const message = String((error as Error).message ?? error)
-      this.log(`${this.connected(peer) ? 'opening sync with' : 'dial'} ${peer} failed: ${message}`)
-      this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer, error } }))
+      if (this.connected(peer)) {
+        this.log(`opening sync with ${peer} failed: ${message}`)
+      } else {
+        this.log(`dial ${peer} failed: ${message}`)
+        this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer, error } }))
+      }
       this.schedule(peer)
     } finally {
       this.busy.delete(peer)
