@@ -6,9 +6,11 @@
  * | keys.json     | only when encrypted: scrypt parameters and the passphrase check  |
  * | identity.key  | the device's Ed25519 seed (mode 0600; sealed with AES-256-GCM    |
  * |               | under a passphrase-derived key when encrypted)                   |
+ * | database.json | which database this directory holds ({ version, dbId }); written |
+ * |               | once its store holds it, so a lost store is told from a new dir |
  * | db/           | the LMDB environment (page-encrypted when a passphrase is given) |
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, chmodSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { checkPassphrase, deriveKeys, newKdfParams, open as unseal, seal, type KdfParams } from './crypto/keys.ts'
@@ -99,4 +101,29 @@ function readIdentity (path: string, sealKey: Uint8Array | undefined): Uint8Arra
   const seed = sealKey === undefined ? body : unseal(sealKey, body, path)
   if (seed.length !== 32) damaged('wrong length')
   return new Uint8Array(seed)
+}
+
+const RECORD = 'database.json'
+
+/** The database this directory was created for or joined, or undefined for a new directory. */
+export function readDatabaseRecord (dir: string): { dbId: string } | undefined {
+  const path = join(dir, RECORD)
+  if (!existsSync(path)) return undefined
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { version?: unknown, dbId?: unknown }
+    if (parsed.version !== 1 || typeof parsed.dbId !== 'string' || !/^[0-9a-f]{32}$/.test(parsed.dbId)) throw new Error('unexpected contents')
+    return { dbId: parsed.dbId }
+  } catch (cause) {
+    throw new CorruptionError(`${path} is damaged; it records which database this directory holds — restore it from a backup, or write {"version":1,"dbId":"<the database id>"} into it`, { cause })
+  }
+}
+
+export function writeDatabaseRecord (dir: string, dbId: string): void {
+  writeFileAtomic(join(dir, RECORD), JSON.stringify({ version: 1, dbId }) + '\n', 0o600)
+}
+
+/** Whether the directory holds a store with data (a data.mdb that is not empty). */
+export function storePresent (dir: string): boolean {
+  const path = join(dir, 'db', 'data.mdb')
+  return existsSync(path) && statSync(path).size > 0
 }

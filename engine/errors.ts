@@ -38,6 +38,12 @@ export const CorruptionError = defineError('CorruptionError', 'ERR_CORRUPTION')
 export const WrongPassphraseError = defineError('WrongPassphraseError', 'ERR_WRONG_PASSPHRASE')
 export const PassphraseRequiredError = defineError('PassphraseRequiredError', 'ERR_PASSPHRASE_REQUIRED')
 export const DatabaseLockedError = defineError('DatabaseLockedError', 'ERR_DATABASE_LOCKED')
+/** The data directory belonged to a database whose store is now missing or empty. */
+export const StoreMissingError = defineError('StoreMissingError', 'ERR_STORE_MISSING')
+/** The data directory holds no database, and the caller asked not to create one. */
+export const NoDatabaseError = defineError('NoDatabaseError', 'ERR_NO_DATABASE')
+/** A store transaction failed to commit (disk full, I/O error); nothing of it was applied. */
+export const CommitFailedError = defineError('CommitFailedError', 'ERR_COMMIT_FAILED')
 
 // Changes and merge
 export const InvalidChangeError = defineError('InvalidChangeError', 'ERR_INVALID_CHANGE')
@@ -50,6 +56,8 @@ export const UnsignedChangeError = defineError('UnsignedChangeError', 'ERR_UNSIG
 export const NotAMemberError = defineError('NotAMemberError', 'ERR_NOT_A_MEMBER')
 export const ForbiddenError = defineError('ForbiddenError', 'ERR_FORBIDDEN')
 export const ClockDriftError = defineError('ClockDriftError', 'ERR_CLOCK_DRIFT')
+/** A peer asked for changes this log no longer holds (truncated by GC): it needs a snapshot. */
+export const BehindHorizonError = defineError('BehindHorizonError', 'ERR_BEHIND_HORIZON')
 
 // API misuse
 export const InvalidArgumentError = defineError('InvalidArgumentError', 'ERR_INVALID_ARGUMENT')

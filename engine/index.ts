@@ -10,13 +10,15 @@
  * await db.close()
  */
 export { open, Database } from './database.ts'
-export type { OpenOptions, ChangeListener, Stats } from './database.ts'
+export type { OpenOptions, ChangeListener, Stats, DatabaseObserver, QueryKind } from './database.ts'
 export type { Collection, Document, Filter, FindOptions, Join } from './db/collection.ts'
 export type { SearchHit } from './fulltext/index.ts'
 export type { AggregateRow, AggregateSpec, Explanation, Page, QueryBuilder, QuerySpec, SortInput } from './query/index.ts'
 export type { ChangeEvent, Origin } from './db/core.ts'
 export type { ApplyResult, Rejection } from './db/remote-apply.ts'
 export type { VersionVector } from './log/version-vector.ts'
+export type { Replica } from './replica.ts'
+export type { Batch } from './log/change-log.ts'
 export type { PeerIdString } from './crypto/identity.ts'
 export type { Role } from './log/change.ts'
 export * from './errors.ts'

@@ -78,6 +78,19 @@ export class HybridClock {
     return true
   }
 
+  /**
+   * Moves the clock up to a timestamp this replica itself stored (at open: the newest it
+   * issued or observed before a restart). Unlike `observe`, no drift rule: it was accepted.
+   */
+  restore (stored: Hlc): void {
+    const ms = hlcMs(stored)
+    const counter = hlcCounter(stored)
+    if (ms > this.ms || (ms === this.ms && counter > this.counter)) {
+      this.ms = ms
+      this.counter = counter
+    }
+  }
+
   /** The latest timestamp issued or observed. */
   last (): Hlc { return makeHlc(this.ms, this.counter) }
 }

@@ -12,12 +12,14 @@ import { MAX_OPS_PER_CHANGE } from '../log/change.ts'
 import { collectionRange, docKey, docKeyParts } from '../keys.ts'
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, QueryError, TransactionAbortedError } from '../errors.ts'
 import type { Core } from './core.ts'
+import type { Catalog } from './catalog.ts'
 import type { LocalWriter } from './local-writer.ts'
 import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch.ts'
 import type { ChangeEvent } from './core.ts'
+import type { QueryKind } from '../database.ts'
 import type { Access, AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder, QueryPlan } from '../query/index.ts'
 import { chooseIndex, countGroups, idsIn, orderFor, orderKey } from '../index/indexes.ts'
-import { search, type FullTextIndex, type SearchHit } from '../fulltext/index.ts'
+import { search, type SearchHit } from '../fulltext/index.ts'
 import { aggregateOf, builder, explainFind, find, findPage, live, type FindOptions, type OtherCollection, type Queryable } from './queries.ts'
 
 export type { Filter } from '../query/index.ts'
@@ -91,7 +93,7 @@ export class DirectBackend implements CollectionBackend {
   count (collection: string): number { return this.core.count(collection) }
 
   write<T> (collection: string, id: string, build: Build<T>): Promise<T> {
-    return this.writer.write(({ txn, cache }) => build(exists(this.core.cachedState(txn, cache, collection, id).state)))
+    return this.writer.write(({ txn, cache, core }) => build(exists(cache.get(core, txn, collection, id).state)))
   }
 }
 
@@ -187,14 +189,13 @@ function * scanCollection (core: Core, collection: string): Iterable<{ id: strin
 /** What a collection needs from its database besides a backend. */
 export interface CollectionContext {
   makeId: () => string
+  /** this replica's indexes */
+  catalog: Catalog
   /** another collection of the same database (and transaction, if any), for joins */
   collection: (name: string) => Collection
   subscribe: (listener: (event: ChangeEvent) => void) => () => void
-  createIndex: (collection: string, fields: string[], options: { name?: string, onProgress?: (done: number, total: number) => void }) => Promise<void>
-  indexedOn: (collection: string, field: string) => boolean
-  dropIndex: (collection: string, name: string) => Promise<void>
-  createSearchIndex: (collection: string, fields: string[], options: { name?: string }) => Promise<void>
-  searchIndex: (collection: string, name?: string) => FullTextIndex | undefined
+  /** runs a query, timing it for whoever observes the database */
+  time: <T>(kind: QueryKind, fn: () => T) => T
 }
 
 export class Collection implements Queryable {
@@ -226,7 +227,7 @@ export class Collection implements Queryable {
    * Indexes are this replica's configuration: each device declares the ones it wants.
    */
   async createIndex (fields: string | string[], options: { name?: string, onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
-    await this.context.createIndex(this.name, typeof fields === 'string' ? [fields] : fields, options)
+    await this.context.catalog.createIndex(this.name, typeof fields === 'string' ? [fields] : fields, options)
   }
 
   /**
@@ -234,7 +235,7 @@ export class Collection implements Queryable {
    * built now for existing documents, kept up to date with every change, rebuilt at open.
    */
   async createSearchIndex (fields: string | string[], options: { name?: string } = {}): Promise<void> {
-    await this.context.createSearchIndex(this.name, typeof fields === 'string' ? [fields] : fields, options)
+    await this.context.catalog.createSearchIndex(this.name, typeof fields === 'string' ? [fields] : fields, options)
   }
 
   /**
@@ -244,15 +245,19 @@ export class Collection implements Queryable {
    * `search('sync crash', { limit: 10, filter: { status: 'open' } })` → [{ doc, score }, …]
    */
   search (text: string, options: { limit?: number, filter?: Filter, prefix?: boolean, index?: string, fields?: string[] } = {}): SearchHit[] {
+    return this.context.time('search', () => this.searchNow(text, options))
+  }
+
+  private searchNow (text: string, options: { limit?: number, filter?: Filter, prefix?: boolean, index?: string, fields?: string[] }): SearchHit[] {
     const { index: name, fields, ...rest } = options
     if (fields !== undefined) return search(this.source(), { ...rest, fields, query: text })
-    const index = this.context.searchIndex(this.name, name)
+    const index = this.context.catalog.searchIndex(this.name, name)
     if (index === undefined) throw new QueryError(`${this.name} has no search index${name === undefined ? '' : ` named ${name}`}; declare one with createSearchIndex(fields), or pass { fields } to search by scanning`)
     return index.search({ ...rest, query: text }, (id) => this.get(id))
   }
 
   /** Removes an index by name (default name: the fields joined with '+'). */
-  async dropIndex (name: string): Promise<void> { await this.context.dropIndex(this.name, name) }
+  async dropIndex (name: string): Promise<void> { await this.context.catalog.dropIndex(this.name, name) }
 
   /** @internal */
   other (name: string): OtherCollection {
@@ -260,7 +265,7 @@ export class Collection implements Queryable {
     return {
       get: (id) => c.get(id),
       source: () => c.source(),
-      indexedOn: (field) => this.context.indexedOn(name, field),
+      indexedOn: (field) => this.context.catalog.indexedOn(name, field),
       find: (filter) => c.find(filter ?? {})
     }
   }
@@ -372,19 +377,19 @@ export class Collection implements Queryable {
    * `find({ status: 'open' }, { sort: [{ path: 'votes', dir: 'desc' }], limit: 10, join: { from: 'users', localField: 'author' } })`.
    */
   find (filter: Filter = {}, options: FindOptions = {}): Document[] {
-    return find(this, filter, options) as Document[]
+    return this.context.time('find', () => find(this, filter, options) as Document[])
   }
 
   /** One page of results and the cursor of the next (stable while data changes). */
   findPage (filter: Filter = {}, options: Omit<FindOptions, 'join'> = {}): Page {
-    return findPage(this, filter, options)
+    return this.context.time('page', () => findPage(this, filter, options))
   }
 
   /** The fluent form: `query().where('status', '==', 'open').orderBy('votes', 'desc').limit(20).run()`. */
   query (): QueryBuilder { return builder(this) }
 
   /** count/sum/avg/min/max, optionally per group: `aggregate({ groupBy: 'status', aggregates: { n: { count: true } } })`. */
-  aggregate (spec: AggregateSpec): AggregateRow[] { return aggregateOf(this, spec) }
+  aggregate (spec: AggregateSpec): AggregateRow[] { return this.context.time('aggregate', () => aggregateOf(this, spec)) }
 
   /** How a query runs: strategy, documents examined and returned. */
   explain (filter: Filter = {}, options: Omit<FindOptions, 'join'> = {}): Explanation { return explainFind(this, filter, options) }

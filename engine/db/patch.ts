@@ -2,6 +2,7 @@
  * Turning API calls into ops: validation of collection names, ids and documents, and the
  * field-level diff of an `update` patch.
  */
+import { MAX_COLLECTION_BYTES, MAX_ID_BYTES, nameProblem } from '../log/change.ts'
 import type { Value } from '../codec/index.ts'
 import type { Doc } from '../crdt/register.ts'
 import type { Op } from '../log/change.ts'
@@ -14,10 +15,12 @@ export function isPlainObject (v: unknown): v is Record<string, unknown> {
 }
 
 export function checkName (name: unknown, what: string): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 1024 || name.includes('\u0000')) {
-    throw new InvalidArgumentError(`${what} must be a non-empty string of at most 1024 characters without NUL, got ${JSON.stringify(name)}`)
+  const problem = nameProblem(name, what === 'a document id' ? MAX_ID_BYTES : MAX_COLLECTION_BYTES)
+  if (problem !== undefined) {
+    const shown = typeof name === 'string' && name.length > 80 ? `${JSON.stringify(name.slice(0, 80))}…` : JSON.stringify(name)
+    throw new InvalidArgumentError(`${what} ${problem}, got ${shown}`)
   }
-  return name
+  return name as string
 }
 
 /** Drops `undefined` members (as JSON does) so the value can be encoded. */

@@ -17,15 +17,18 @@
  * same batch are independent. Runs that pass are applied in one store transaction.
  */
 import type { BlazeError } from '../errors.ts'
-import { BadSignatureError, BrokenChainError, ConflictingChangeError, SequenceGapError, UnsignedChangeError, WrongDatabaseError } from '../errors.ts'
+import { BadSignatureError, BrokenChainError, ConflictingChangeError, LimitExceededError, SequenceGapError, UnsignedChangeError, WrongDatabaseError } from '../errors.ts'
 import { decodeChange, hashChange, type Change } from '../log/change.ts'
-import { decodeStoredEntry, encodeStoredEntry, type SignedChange } from '../log/entry.ts'
+import { decodeStoredEntry, encodeStoredEntry, MAX_CHANGE_BYTES, type SignedChange } from '../log/entry.ts'
 import { verifySignature, type PeerIdString } from '../crypto/identity.ts'
-import { authorRange, heldKey, logKey, PREFIX } from '../keys.ts'
+import { authorRange, heldKey, PREFIX } from '../keys.ts'
 import { compareBytes } from '../crdt/register.ts'
 import type { StoreTxn } from '../store/types.ts'
 import type { VersionVector } from '../log/version-vector.ts'
-import { DocCache, hexOf, type ChangeEvent, type Core } from './core.ts'
+import { applyChange, DocCache, writeStates, type Target } from '../commit/apply-change.ts'
+import type { Committer } from '../commit/committer.ts'
+import { changesMembership } from '../security/members.ts'
+import type { ChangeEvent, Core } from './core.ts'
 
 export interface Rejection {
   author: PeerIdString | undefined
@@ -58,13 +61,13 @@ interface Plan {
 
 export class RemoteApplier {
   private readonly core: Core
+  private readonly committer: Committer
   private readonly emit: (events: ChangeEvent[]) => void
-  private readonly onApplied: (count: number, held: number) => void
 
-  constructor (core: Core, emit: (events: ChangeEvent[]) => void, onApplied: (count: number, held: number) => void = () => {}) {
+  constructor (core: Core, committer: Committer, emit: (events: ChangeEvent[]) => void) {
     this.core = core
+    this.committer = committer
     this.emit = emit
-    this.onApplied = onApplied
   }
 
   async applyEntries (entries: readonly SignedChange[]): Promise<ApplyResult> {
@@ -78,7 +81,7 @@ export class RemoteApplier {
         result.rejected.push({ author: undefined, seq: undefined, count: 1, error: error as BlazeError })
         continue
       }
-      const key = hexOf(change.author)
+      const key = Buffer.from(change.author).toString('hex')
       let run = runs.get(key)
       if (run === undefined) runs.set(key, run = [])
       run.push({ ...entry, change, hash: hashChange(entry.bytes) })
@@ -104,7 +107,7 @@ export class RemoteApplier {
   private verifyRun (run: Parsed[], result: ApplyResult): Plan | undefined {
     const core = this.core
     const author = run[0]!.change.author
-    const head = core.heads.get(hexOf(author))
+    const head = core.log.head(author)
     let expectSeq = (head?.seq ?? 0) + 1
     let expectPrev: Uint8Array | null = head?.hash ?? null
     const candidates: Parsed[] = []
@@ -115,11 +118,15 @@ export class RemoteApplier {
         this.reject(result, run, i, new WrongDatabaseError('change belongs to another database; the peer is syncing a different database'))
         break
       }
+      if (p.bytes.length > MAX_CHANGE_BYTES) {
+        this.reject(result, run, i, new LimitExceededError(`change ${c.seq} of ${core.peerIdOf(author)} is ${p.bytes.length} bytes, above the limit of ${MAX_CHANGE_BYTES} (MAX_CHANGE_BYTES); its author runs a faulty or hostile version`))
+        break
+      }
       if (c.seq < expectSeq) {
         // a duplicate: must match what we hold
-        const stored = core.store.get(logKey(author, c.seq))
+        const stored = core.log.entry(core.store, author, c.seq)
         const prevInBatch = candidates.length > 0 ? candidates[candidates.length - 1] : undefined
-        if ((stored !== undefined && compareBytes(decodeStoredEntry(stored).hash, p.hash) !== 0) ||
+        if ((stored !== undefined && compareBytes(stored.hash, p.hash) !== 0) ||
             (prevInBatch !== undefined && prevInBatch.change.seq === c.seq && compareBytes(prevInBatch.hash, p.hash) !== 0)) {
           this.reject(result, run, i, new ConflictingChangeError(`author ${core.peerIdOf(author)} has two different changes with seq ${c.seq}; its history is forked or forged — the run is refused`))
           break
@@ -170,22 +177,20 @@ export class RemoteApplier {
 
   private async commit (plans: Plan[], result: ApplyResult): Promise<void> {
     const core = this.core
-    const events: ChangeEvent[] = []
-    let shapeIds: number[] = []
-    let held = 0
-    await core.store.transact((txn) => {
-      const cache = new DocCache()
-      const moved = new Set<string>()
+    const { events, held } = await this.committer.run((txn, stage) => {
+      const t: Target = { core, txn, stage, cache: new DocCache() }
+      const events: ChangeEvent[] = []
+      let held = 0
       // runs refused for membership get another chance once a later run changed membership
       let pending = plans
       for (;;) {
-        const refused: Array<{ plan: Plan, error: BlazeError, at: number }> = []
+        const refused: Array<{ plan: Plan, error: BlazeError }> = []
         let membershipChanged = false
         for (const plan of pending) {
-          const outcome = this.applyPlan(txn, cache, plan, events, moved)
+          const outcome = this.applyPlan(t, plan, events)
           held += outcome.held
           membershipChanged ||= outcome.membershipChanged
-          if (outcome.refused !== undefined) refused.push({ plan: { author: plan.author, apply: plan.apply.slice(outcome.refused.at), hold: plan.hold }, ...outcome.refused })
+          if (outcome.refused !== undefined) refused.push({ plan: { author: plan.author, apply: plan.apply.slice(outcome.refused.at), hold: plan.hold }, error: outcome.refused.error })
         }
         if (refused.length === 0) break
         if (!membershipChanged) {
@@ -194,14 +199,11 @@ export class RemoteApplier {
         }
         pending = refused.map((r) => r.plan)
       }
-      core.writeStates(txn, cache)
-      core.writeHeads(txn, moved)
-      shapeIds = core.writeShapes(txn)
+      writeStates(t)
+      return { events, held }
     })
-    core.table.markPersisted(shapeIds)
     result.applied += events.length
     result.held += held
-    this.onApplied(events.length, held)
     if (events.length > 0) this.emit(events)
   }
 
@@ -210,17 +212,18 @@ export class RemoteApplier {
    * whole run (on a scratch copy of the membership, since the run may itself grant roles);
    * a refused change cuts the run back to the last signed change before it.
    */
-  private applyPlan (txn: StoreTxn, cache: DocCache, plan: Plan, events: ChangeEvent[], moved: Set<string>): { held: number, membershipChanged: boolean, refused?: { at: number, error: BlazeError } } {
+  private applyPlan (t: Target, plan: Plan, events: ChangeEvent[]): { held: number, membershipChanged: boolean, refused?: { at: number, error: BlazeError } } {
     const core = this.core
+    const { txn, stage } = t
     // another apply may have moved this author's head since verification
-    const head = core.heads.get(hexOf(plan.author))
+    const head = stage.log.head(plan.author)
     let from = 0
     while (from < plan.apply.length && plan.apply[from]!.change.seq <= (head?.seq ?? 0)) from++
     const first = plan.apply[from]
     if (first !== undefined && first.change.seq !== (head?.seq ?? 0) + 1) return { held: 0, membershipChanged: false }
     if (first !== undefined && head !== undefined && compareBytes(first.change.prev!, head.hash) !== 0) return { held: 0, membershipChanged: false }
 
-    const scratch = core.members.clone()
+    const scratch = stage.members.clone()
     let upTo = plan.apply.length
     let refused: { at: number, error: BlazeError } | undefined
     for (let i = from; i < plan.apply.length; i++) {
@@ -234,15 +237,14 @@ export class RemoteApplier {
       }
       scratch.apply(change)
     }
-    let membershipChanged = false
     for (let i = from; i < upTo; i++) {
       const p = plan.apply[i]!
-      if (core.applyMembership(txn, p.change)) membershipChanged = true
-      core.mergeOps(txn, cache, p.change)
-      core.appendLog(txn, p.change, { bytes: p.bytes, hash: p.hash, signature: p.signature }, moved)
-      core.clock.observe(p.change.hlc)
+      const error = applyChange(t, p.change, { bytes: p.bytes, hash: p.hash, signature: p.signature })
+      // the scratch check above judged the same changes in the same order
+      if (error !== undefined) throw error
       events.push({ origin: 'remote', author: core.peerIdOf(plan.author), seq: p.change.seq, hlc: p.change.hlc, ops: p.change.ops })
     }
+    const membershipChanged = hasMembershipOps(plan.apply, from, upTo)
     let held = 0
     if (refused === undefined) {
       for (const p of plan.hold) {
@@ -276,4 +278,9 @@ export class RemoteApplier {
     for (const _ of this.core.store.range({ gte: Uint8Array.of(PREFIX.held), lt: Uint8Array.of(PREFIX.held + 1) })) n++
     return n
   }
+}
+
+function hasMembershipOps (run: readonly Parsed[], from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (changesMembership(run[i]!.change)) return true
+  return false
 }

@@ -13,7 +13,8 @@ import { getPath } from '../db/patch.ts'
 import type { Sargable, QueryPlan } from '../query/index.ts'
 import type { Store, StoreReader, StoreTxn } from '../store/types.ts'
 import { docKey } from '../keys.ts'
-import { concat, encodeIndexValue, encodeStringPrefix, successor } from './key-encoding.ts'
+import { concat, encodeIndexBound, encodeIndexValue, encodeStringPrefix, successor } from './key-encoding.ts'
+export { isTruncated, MAX_INDEX_FIELDS } from './key-encoding.ts'
 
 export const INDEX_PREFIX = 0x49 // 'I'
 
@@ -138,11 +139,12 @@ function boundsOn (prefix: Uint8Array, conds: Sargable[]): Range[] | undefined {
   const cls = encodeIndexValue(bound.value).subarray(0, 1)
   const classStart = concat(prefix, cls)
   const classEnd = successor(classStart)
-  // equal values encode equally, so exclusive bounds can skip the operand's own keys
-  const low = lower === undefined ? undefined : concat(prefix, encodeIndexValue(lower.value))
-  const high = upper === undefined ? undefined : concat(prefix, encodeIndexValue(upper.value))
-  const gte = low === undefined ? classStart : lower!.op === 'gt' ? successor(low) : low
-  const lt = high === undefined ? classEnd : upper!.op === 'lt' ? high : successor(high)
+  // equal values encode equally, so exclusive bounds can skip the operand's own keys; a bound
+  // too long to be kept whole widens to every value sharing its kept prefix
+  const low = lower === undefined ? undefined : encodeIndexBound(lower.value)
+  const high = upper === undefined ? undefined : encodeIndexBound(upper.value)
+  const gte = low === undefined ? classStart : !low.exact || lower!.op === 'gte' ? concat(prefix, low.bytes) : successor(concat(prefix, low.bytes))
+  const lt = high === undefined ? classEnd : high.exact && upper!.op === 'lt' ? concat(prefix, high.bytes) : successor(concat(prefix, high.bytes))
   return [{ gte, lt }]
 }
 
@@ -183,10 +185,14 @@ export function orderFor (def: IndexDef, plan: QueryPlan): { path: string, dir: 
   return undefined
 }
 
-/** The encoded value of `path` in a document, as it appears in index keys. */
+/**
+ * The encoded value of `path` in a document, as index keys order it: for a value too long
+ * to be kept whole, its kept prefix (values sharing it come in hash order, so they compare
+ * equal here, and `isTruncated` tells that their ties are not in id order).
+ */
 export function orderKey (path: string): (doc: Doc) => Uint8Array {
   const parts = path.split('.')
-  return (doc) => encodeIndexValue(path === 'id' ? (doc as { id?: Value }).id : getPath(doc, parts) as Value | undefined)
+  return (doc) => encodeIndexBound(path === 'id' ? (doc as { id?: Value }).id : getPath(doc, parts) as Value | undefined).bytes
 }
 
 /**

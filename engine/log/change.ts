@@ -43,6 +43,21 @@ export interface Change {
 }
 
 export const MAX_OPS_PER_CHANGE = 100_000
+/**
+ * Names are bounded in UTF-8 bytes so that every key built from them (document, count,
+ * index keys) fits the store's key limit on every replica: a change is valid or not
+ * everywhere, whatever a replica's configuration.
+ */
+export const MAX_COLLECTION_BYTES = 256
+export const MAX_ID_BYTES = 512
+
+/** Why a collection name or document id is not allowed, or undefined. */
+export function nameProblem (v: unknown, maxBytes: number): string | undefined {
+  if (typeof v !== 'string' || v.length === 0) return 'must be a non-empty string'
+  if (v.includes('\u0000')) return 'must not contain NUL'
+  if (Buffer.byteLength(v) > maxBytes) return `must be at most ${maxBytes} bytes in UTF-8 (got ${Buffer.byteLength(v)})`
+  return undefined
+}
 
 export function encodeChange (change: Change): Uint8Array {
   return encode({ db: change.db, a: change.author, s: change.seq, p: change.prev, t: change.hlc, o: change.ops as unknown as Value[] })
@@ -65,9 +80,10 @@ function bytesOf (v: Value | undefined, length: number, what: string): Uint8Arra
   return v
 }
 
-function stringOf (v: Value | undefined, what: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || v.includes('\u0000')) fail(`${what} must be a non-empty string without NUL, at most 1024 characters`)
-  return v
+function stringOf (v: Value | undefined, what: 'collection' | 'id'): string {
+  const problem = nameProblem(v, what === 'id' ? MAX_ID_BYTES : MAX_COLLECTION_BYTES)
+  if (problem !== undefined) fail(`${what} ${problem}`)
+  return v as string
 }
 
 function pathOf (v: Value | undefined): Path {

@@ -18,7 +18,7 @@
  * | 4     | entry count n (u32 BE)                         |
  * | n ×   | flags (1) ‖ signature (64, if flagged) ‖ length (u32 BE) ‖ change bytes |
  */
-import { InvalidChangeError, LimitExceededError } from '../errors.ts'
+import { InvalidChangeError } from '../errors.ts'
 
 export interface SignedChange {
   /** canonical change bytes */
@@ -32,7 +32,18 @@ export interface StoredEntry extends SignedChange {
 }
 
 export const FRAME_CHANGES = 1
-export const MAX_CHANGE_BYTES = 8 * 1024 * 1024
+/**
+ * The one size limit of a change, the same when it is written and when it is received: a
+ * write that would encode larger is refused at once (LimitExceededError), never accepted
+ * locally and then stuck on the wire. Sync frames (protocols/sync MAX_FRAME_BYTES) are sized
+ * to carry any run of changes that the writer may produce under it.
+ */
+export const MAX_CHANGE_BYTES = 4 * 1024 * 1024
+/**
+ * A local writer signs at least once per this many bytes of changes, so a batch can always
+ * be cut after a signed change within BATCH + SIGN_INTERVAL + MAX_CHANGE bytes.
+ */
+export const SIGN_INTERVAL_BYTES = 1024 * 1024
 
 export function encodeStoredEntry (entry: StoredEntry): Uint8Array {
   const sig = entry.signature
@@ -72,7 +83,8 @@ export function encodeChangeBatch (entries: readonly SignedChange[]): Uint8Array
   return out
 }
 
-export function decodeChangeBatch (payload: Uint8Array, maxChangeBytes = MAX_CHANGE_BYTES): SignedChange[] {
+/** Splits a batch into its entries; sizes are judged by the applier, per change (a rejection, not a throw). */
+export function decodeChangeBatch (payload: Uint8Array): SignedChange[] {
   const bad = (why: string): never => { throw new InvalidChangeError(`malformed change batch: ${why}; the sender is running an incompatible or faulty version`) }
   if (payload.length < 4) bad('shorter than its header')
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
@@ -92,7 +104,6 @@ export function decodeChangeBatch (payload: Uint8Array, maxChangeBytes = MAX_CHA
     }
     if (o + 4 > payload.length) bad('truncated length')
     const length = view.getUint32(o); o += 4
-    if (length > maxChangeBytes) throw new LimitExceededError(`a change of ${length} bytes exceeds the limit of ${maxChangeBytes}`)
     if (o + length > payload.length) bad('truncated change bytes')
     out.push({ bytes: payload.subarray(o, o + length), signature })
     o += length

@@ -15,6 +15,7 @@ import { ID_ASC, makePlan, type QueryPlan, type Sargable, type SortKey } from '.
 import { projector } from './projection.ts'
 import type { Doc, DocSource } from './source.ts'
 import { compareValues, getField } from './values.ts'
+import { isTruncated } from '../index/key-encoding.ts'
 
 export interface Explanation {
   /** How documents were found: `'scan'` read every document, `'index'` only an index's candidates. */
@@ -148,9 +149,10 @@ function * execute (plan: QueryPlan, from: DocSource, stats: Stats): Generator<D
   const all: Row[] = []
   for (const doc of source.scan()) {
     if (order !== undefined && heap!.full) {
-      const past = Buffer.compare(order.key(doc), order.key(heap!.worst()!.doc))
+      const key = order.key(doc)
+      const past = Buffer.compare(key, order.key(heap!.worst()!.doc))
       // with ties arriving in the sort's own id order, a tie cannot beat the kept rows either
-      const tiesLose = order.thenById && sort.length === 2 && sort[1]!.path === 'id' && sort[1]!.dir === order.dir
+      const tiesLose = order.thenById && sort.length === 2 && sort[1]!.path === 'id' && sort[1]!.dir === order.dir && !isTruncated(key)
       if (order.dir === 'asc' ? (past > 0 || (tiesLose && past === 0)) : (past < 0 || (tiesLose && past === 0))) break
     }
     stats.examined++

@@ -36,7 +36,8 @@ async function withNodeOrDb<T> (data: string, viaApi: (api: ControlInfo) => Prom
   checkInitialised(data)
   const api = runningNode(data)
   if (api !== undefined) return await viaApi(api)
-  const db = await open(openOptions(data))
+  // never create here: a directory whose store went missing is an error, not a new database
+  const db = await open({ ...openOptions(data), create: false })
   try {
     return await direct(db)
   } finally {

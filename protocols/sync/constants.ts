@@ -1,3 +1,5 @@
+import { MAX_CHANGE_BYTES, SIGN_INTERVAL_BYTES } from '../../engine/log/entry.ts'
+
 /** Protocol id, version and limits of the sync protocol. */
 export const PROTOCOL = '/blazedb/sync/1.0.0'
 export const VERSION = 1
@@ -11,10 +13,17 @@ export const FRAME = {
   error: 19
 } as const
 
-/** largest frame accepted from a peer (declared payload, before any allocation) */
-export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 /** target size of a change batch sent during catch-up */
 export const BATCH_BYTES = 256 * 1024
+/**
+ * Largest frame accepted from a peer (declared payload, before any allocation). Sized from
+ * the engine's one change limit: a batch is cut after a signed change once it passes
+ * BATCH_BYTES, and writers sign at least every SIGN_INTERVAL_BYTES, so no batch a peer sends
+ * exceeds BATCH_BYTES + SIGN_INTERVAL_BYTES + MAX_CHANGE_BYTES (+ framing). A change the
+ * engine accepted locally always fits.
+ */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024
+if (MAX_FRAME_BYTES < BATCH_BYTES + SIGN_INTERVAL_BYTES + MAX_CHANGE_BYTES + 1024 * 1024) throw new Error('MAX_FRAME_BYTES must carry the largest batch the engine may send')
 /** the peer's hello must arrive within this */
 export const HELLO_TIMEOUT_MS = 10_000
 /** most frames per second accepted from one peer before it is cut off */

@@ -17,7 +17,7 @@
  *    batch an ACK carries our vector.
  */
 import { FrameDecoder, type Frame } from '../../engine/codec/index.ts'
-import type { Database, ApplyResult, ChangeEvent, Rejection, VersionVector } from '../../engine/index.ts'
+import type { ApplyResult, ChangeEvent, Rejection, Replica, VersionVector } from '../../engine/index.ts'
 import { mergeVectors } from '../../engine/log/version-vector.ts'
 import { BlazeError } from '../../engine/errors.ts'
 import { BATCH_BYTES, ERROR_CODES, FRAME, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_FRAMES_PER_SECOND, VERSION, type WireErrorCode } from './constants.ts'
@@ -32,8 +32,8 @@ export interface SyncStream extends AsyncIterable<Uint8Array | { subarray: () =>
   abort (err: Error): void
 }
 
-/** What the protocol needs of the database. */
-export type SyncDatabase = Pick<Database, 'id' | 'versionVector' | 'changeBatches' | 'applyChangeBatch' | 'subscribe' | 'members'>
+/** What the protocol needs of the database (the engine's narrow replication seam). */
+export type SyncDatabase = Replica
 
 export interface SyncObserver {
   applied?: (result: ApplyResult, peer: string) => void
