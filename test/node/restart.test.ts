@@ -51,7 +51,7 @@ describe('nodes find each other again after restarts (real processes)', function
     return { a, b, c, peers: { a: pa, b: pb, c: pc } }
   }
 
-  it('B restarts on a new port: B dials A and C itself, and a write on A reaches C', async () => {
+  it('any node of the line restarts on a new port and the line heals: the mover dials whom it remembers (B: A and C)', async () => {
     const { a, b, c, peers } = await line()
     const na = await node(a, LOOPBACK)
     const nb = await node(b, [...LOOPBACK, '--bootstrap', na.ready.addresses[0]!])
@@ -71,6 +71,16 @@ describe('nodes find each other again after restarts (real processes)', function
     await travels(c, a, [na], 'back from C')
     const status = JSON.parse((await cli('status', '--data', b)).stdout) as { peers: string[] }
     assert.deepEqual(status.peers.sort(), [peers.a, peers.c].sort())
+
+    // either end moving heals the same way: it remembers B and dials it
+    await stop(na)
+    const na2 = await node(a, LOOPBACK)
+    await travels(a, c, [nc], 'after A moved')
+    assert.match(na2.log(), new RegExp(`dialled ${peers.b}`))
+    await stop(nc)
+    const nc2 = await node(c, LOOPBACK)
+    await travels(c, a, [na2], 'after C moved')
+    assert.match(nc2.log(), new RegExp(`dialled ${peers.b}`))
   })
 
   it('all three restart on their remembered ports with no bootstrap and heal; a stale remembered address does not stop a node', async () => {
