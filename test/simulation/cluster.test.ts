@@ -13,9 +13,9 @@ type SimCluster = Pick<Cluster, 'dbs' | 'components' | 'connectAll' | 'cut' | 'h
 const DEFAULT_SEED = 20_240_611
 const NODES = Number(process.env.SIM_NODES ?? 30)
 const ROUNDS = Number(process.env.SIM_ROUNDS ?? 100)
-// the same on real BlazeNodes (a libp2p host each): SIM_NODE_NODES, SIM_NODE_ROUNDS
-const NODE_SIM_NODES = Number(process.env.SIM_NODE_NODES ?? 30)
-const NODE_SIM_ROUNDS = Number(process.env.SIM_NODE_ROUNDS ?? 100)
+// the same on real BlazeNodes (a libp2p host each; smaller by default, it costs ~2x per round): SIM_NODE_NODES, SIM_NODE_ROUNDS
+const NODE_SIM_NODES = Number(process.env.SIM_NODE_NODES ?? 20)
+const NODE_SIM_ROUNDS = Number(process.env.SIM_NODE_ROUNDS ?? 60)
 /** bounds on waits for the network (generous: a healthy run needs a fraction) */
 const PROPAGATE_MS = 30_000
 const SETTLE_MS = 45_000

@@ -200,8 +200,6 @@ export class NodeCluster {
           lines.push(...(this.logs[other] ?? []).map((l) => `    n${other}: ${l}`))
         }
         lines.push(...this.logs[i]!.map((l) => `    n${i}: ${l}`))
-        const pm = (this.nodes[i] as unknown as { peerManager?: { busy: Set<string>, again: Set<string>, retries: Map<string, { delay: number, timer: unknown }> } } | undefined)?.peerManager
-        if (pm !== undefined) lines.push(`    peer manager: busy ${[...pm.busy].map((p) => this.index.get(p)).join(',')} again ${[...pm.again].map((p) => this.index.get(p)).join(',')} retries ${[...pm.retries].map(([p, r]) => `${this.index.get(p)}:${r.delay}${r.timer === undefined ? '' : '*'}`).join(',')}`)
       }
     })
     lines.push(`links cut: ${[...this.cutLinks].map((i) => this.name(i)).join(', ') || 'none'}`, `away: ${[...this.awayNodes].join(',') || 'none'}`)
