@@ -15,7 +15,7 @@ import type { LevelDatastore } from 'datastore-level'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { syncService, type SyncService } from '../protocols/sync/index.ts'
 import { createHost, type Host, type HostLimits, type Transports } from './host.ts'
-import { MeshPeerManager, type PeerHost, type PeerManager } from './peer-manager.ts'
+import { checkPeerManagerInit, MeshPeerManager, type PeerHost, type PeerManager, type PeerManagerInit } from './peer-manager.ts'
 import { boundListen, freeListen, openPeerDatastore, rememberedListen, rememberListen } from './remembered.ts'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
@@ -56,6 +56,13 @@ export interface NodeStats {
 
 type NodeHost = Host<{ sync: SyncService }>
 
+function peerManagerInit (options: BlazeNodeOptions): PeerManagerInit {
+  return {
+    ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+    ...(options.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.maxBackoffMs })
+  }
+}
+
 /**
  * Events (EventTarget): `session:start` (detail: { peer, direction }) / `session:end`
  * (detail: { peer, error? }),
@@ -88,13 +95,12 @@ export class BlazeNode extends EventTarget {
       members: () => db.members.list().map((m) => m.peerId),
       mayConnect: (peer) => this.mayConnect(peer),
       log: this.log
-    }, {
-      ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
-      ...(options.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.maxBackoffMs })
-    })
+    }, peerManagerInit(options))
   }
 
+  /** Bad options (InvalidNodeOptionError) are refused before anything is opened. */
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
+    checkPeerManagerInit(peerManagerInit(options))
     const log = options.log ?? (() => {})
     const own = options.datastore === undefined && options.dataDir !== undefined ? await openPeerDatastore(options.dataDir) : undefined
     const datastore = options.datastore ?? own

@@ -21,6 +21,7 @@
 import type { Connection, PeerId, PeerInfo } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { SyncService } from '../protocols/sync/index.ts'
+import { InvalidNodeOptionError } from './errors.ts'
 
 type Listener = (e: Event) => void
 
@@ -69,6 +70,17 @@ export interface PeerManager extends EventTarget {
   connectMembers (): void
 }
 
+/** Throws InvalidNodeOptionError for a delay that is not a positive number, or a cap below the first delay. */
+export function checkPeerManagerInit (init: PeerManagerInit): void {
+  for (const key of ['backoffMs', 'maxBackoffMs', 'dialTimeoutMs'] as const) {
+    const v = init[key]
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new InvalidNodeOptionError(`${key} must be a positive number of milliseconds, got ${v}; leave it out for the default`)
+  }
+  if ((init.maxBackoffMs ?? 60_000) < (init.backoffMs ?? 500)) {
+    throw new InvalidNodeOptionError(`maxBackoffMs (${init.maxBackoffMs ?? 60_000}) is below backoffMs (${init.backoffMs ?? 500}); raise the cap or lower the first delay`)
+  }
+}
+
 interface Retry { delay: number, timer: NodeJS.Timeout | undefined }
 
 export class MeshPeerManager extends EventTarget implements PeerManager {
@@ -89,6 +101,7 @@ export class MeshPeerManager extends EventTarget implements PeerManager {
 
   constructor (components: PeerManagerComponents, init: PeerManagerInit = {}) {
     super()
+    checkPeerManagerInit(init)
     this.c = components
     this.self = components.host.peerId.toString()
     this.backoffMs = init.backoffMs ?? 500

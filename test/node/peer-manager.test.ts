@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { open, type Database } from '../../engine/index.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
+import type { InvalidNodeOptionError } from '../../node/errors.ts'
 import { tempDir } from '../engine/helpers.ts'
 import { until } from '../wait.ts'
 
@@ -85,5 +86,16 @@ describe('peer manager (real nodes over TCP on loopback)', function () {
     const smaller = a.peerId < b.peerId ? a.peerId : b.peerId
     assert.ok(starts.length >= 1)
     for (const s of starts) assert.equal(s.direction, s.on === smaller ? 'outbound' : 'inbound', JSON.stringify(starts))
+  })
+
+  it('refuses bad backoff options with a typed error before opening anything', async () => {
+    const db = await database()
+    for (const bad of [{ backoffMs: 0 }, { maxBackoffMs: -5 }, { backoffMs: Number.NaN }, { backoffMs: 1_000, maxBackoffMs: 10 }]) {
+      await assert.rejects(BlazeNode.start({ db, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, ...bad }), (e: Error) => {
+        assert.equal(e.name, 'InvalidNodeOptionError')
+        assert.equal((e as InvalidNodeOptionError).code, 'ERR_INVALID_NODE_OPTION')
+        return true
+      }, JSON.stringify(bad))
+    }
   })
 })
