@@ -47,7 +47,7 @@ export interface SyncServiceInit {
   maxOutboundStreams?: number
   /** also sync over limited (relayed) connections; default true */
   runOnLimitedConnection?: boolean
-  /** ms to open a stream and negotiate the protocol; default 10 s */
+  /** ms to open a stream and negotiate the protocol, and the most `stop()` waits for sessions to close; default 10 s */
   openTimeoutMs?: number
   /** per session: the peer's HELLO must arrive within this; default 10 s */
   helloTimeoutMs?: number
@@ -108,8 +108,14 @@ export class SyncService extends EventTarget {
     if (!this.started) return
     this.started = false
     await this.components.registrar.unhandle(PROTOCOL)
+    // a peer that does not read could hold a graceful close forever: wait a bounded time,
+    // after which libp2p closes the connections (and aborts their streams) anyway
+    const bound = this.init.openTimeoutMs ?? OPEN_TIMEOUT_MS
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, bound) })
     const all = [...this.sessions.values()]
-    await Promise.all(all.map(async (s) => { await s.close(); await s.done }))
+    await Promise.race([Promise.all(all.map(async (s) => { await s.close(); await s.done })), late])
+    clearTimeout(timer)
   }
 
   isStarted (): boolean { return this.started }
