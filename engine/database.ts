@@ -25,6 +25,7 @@ import { Committer } from './commit/committer.ts'
 import { decodeChangeBatch, encodeChangeBatch, FRAME_CHANGES } from './log/entry.ts'
 import type { Batch } from './log/change-log.ts'
 import type { Replica } from './replica.ts'
+import { backupKey, writeBackup, type Progress } from './backup.ts'
 import type { VersionVector } from './log/version-vector.ts'
 import { metaKey, PREFIX, prefixRange } from './keys.ts'
 import { ROLES, type Op, type Role } from './log/change.ts'
@@ -69,9 +70,12 @@ export class Database implements Replica {
   private readonly counters = { local: 0, remote: 0 }
   private closed = false
 
+  private readonly location: { path: string, sealKey?: Uint8Array } | undefined
+
   /** @internal use `open()` */
-  constructor (core: Core, makeId: () => string, release: () => void) {
+  constructor (core: Core, makeId: () => string, release: () => void, location?: { path: string, sealKey?: Uint8Array }) {
     this.core = core
+    this.location = location
     this.id = hexOf(core.dbId)
     this.peerId = core.identity.peerId
     this.committer = new Committer(core)
@@ -296,6 +300,32 @@ export class Database implements Replica {
       changesRemote: this.counters.remote,
       held: this.applier.heldCount(),
       authors: this.core.log.authors
+    }
+  }
+
+  /**
+   * Writes a backup of this replica to `file`: the store as of one snapshot, the identity and
+   * key parameters, encrypted when the directory is (restore with `restoreBackup`). Writes
+   * go on meanwhile; the backup holds what had committed when it started.
+   */
+  async backup (file: string, options: { onProgress?: Progress } = {}): Promise<{ entries: number, bytes: number }> {
+    this.checkOpen()
+    const location = this.location
+    if (location === undefined) throw new InvalidArgumentError('an in-memory database has no data directory to back up; open it with { path }')
+    await this.committer.idle()
+    const snapshot = this.core.store.snapshot()
+    try {
+      return writeBackup({
+        file,
+        dir: location.path,
+        dbId: this.id,
+        reader: snapshot,
+        entries: this.core.store.count({}),
+        ...(location.sealKey === undefined ? {} : { key: backupKey(location.sealKey) }),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress })
+      })
+    } finally {
+      snapshot.release()
     }
   }
 

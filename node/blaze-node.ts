@@ -8,8 +8,15 @@
  * start, so a mesh whose nodes restart (on any port) heals by itself.
  * Non-members are refused at the Noise handshake (connection gater) and again by the sync
  * protocol.
+ *
+ * Members it has no address for (or whose addresses fail) are dialled through the relays it
+ * is connected to, by peer id (relay.ts): at start, when a relay is met, when it gains a
+ * reservation, on a grant, and on every retry. Sync runs on relayed connections, limited
+ * ones included.
  */
+import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { Datastore } from 'interface-datastore'
 import type { LevelDatastore } from 'datastore-level'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
@@ -17,6 +24,7 @@ import { syncService, type SyncService } from '../protocols/sync/index.ts'
 import { createHost, type Host, type HostLimits, type Transports } from './host.ts'
 import { checkPeerManagerInit, MeshPeerManager, type PeerHost, type PeerManager, type PeerManagerInit } from './peer-manager.ts'
 import { boundListen, freeListen, openPeerDatastore, rememberedListen, rememberListen } from './remembered.ts'
+import { connectedRelays, dialMember } from './relay.ts'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 
@@ -32,7 +40,12 @@ export interface BlazeNodeOptions {
   /** LAN discovery; default true */
   mdns?: boolean
   limits?: HostLimits
-  /** libp2p transports; default TCP */
+  /**
+   * also run a circuit-relay-v2 server, so members that cannot dial each other connect
+   * through this node (an always-on Pi); default false. Every node uses the relays it meets.
+   */
+  relay?: boolean
+  /** direct libp2p transports (the relay transport is always added); default TCP */
   transports?: Transports
   /** where to remember peers (`DATA/peers/`) and listen ports across restarts; default: nowhere */
   dataDir?: string
@@ -55,6 +68,16 @@ export interface NodeStats {
 }
 
 type NodeHost = Host<{ sync: SyncService }>
+
+/** A known address, or a connected relay that can forward to it. */
+async function reachable (host: NodeHost, peer: PeerId): Promise<boolean> {
+  try {
+    if ((await host.peerStore.get(peer)).addresses.length > 0) return true
+  } catch {
+    // never seen
+  }
+  return (await connectedRelays(host, peer)).length > 0
+}
 
 function peerManagerInit (options: BlazeNodeOptions): PeerManagerInit {
   return {
@@ -92,6 +115,8 @@ export class BlazeNode extends EventTarget {
     this.peerManager = new MeshPeerManager({
       host: host as unknown as PeerHost,
       sync: host.services.sync,
+      dial: async (peer, opts) => await dialMember(host, peer, opts),
+      reachable: async (peer) => await reachable(host, peer),
       members: () => db.members.list().map((m) => m.peerId),
       mayConnect: (peer) => this.mayConnect(peer),
       log: this.log
@@ -131,6 +156,7 @@ export class BlazeNode extends EventTarget {
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
       allowPeer: (peer) => node?.mayConnect(peer) ?? true,
+      relay: options.relay ?? false,
       start: false,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.transports === undefined ? {} : { transports: options.transports }),
@@ -173,6 +199,17 @@ export class BlazeNode extends EventTarget {
     })
     this.peerManager.addEventListener('dial:failed', (e) => {
       this.dispatchEvent(new CustomEvent('dial:failed', { detail: (e as CustomEvent).detail }))
+    })
+    // a relay we just met can forward to members we have no address for; and once we hold a
+    // reservation, members that tried us through it before we had one can be reached now
+    host.addEventListener('peer:identify', (e) => {
+      if (e.detail.protocols.includes(RELAY_V2_HOP_CODEC)) this.peerManager.connectMembers()
+    })
+    let reserved = 0
+    host.addEventListener('self:peer:update', () => {
+      const now = this.multiaddrs().filter((a) => a.includes('/p2p-circuit')).length
+      if (now > reserved) this.peerManager.connectMembers()
+      reserved = now
     })
     const bound: Multiaddr[] = []
     host.addEventListener('transport:listening', (e) => { bound.push(...e.detail.getAddrs()) })

@@ -1,22 +1,29 @@
 /**
- * The libp2p host of a BlazeDB node: TCP (or the transports given), Noise, Yamux, identify,
- * ping, mDNS (on by default, one service tag per database so only its replicas find each
- * other), bootstrap addresses, the device identity as the peer key, a peer store on the
- * given datastore (remembered across restarts), extra services (sync), and limits that keep
- * a busy or hostile peer from taking the node down.
+ * The libp2p host of a BlazeDB node: TCP (announcing its interfaces' addresses, link-local
+ * and public ones included, never loopback to others: see addresses.ts), the circuit-relay
+ * transport and DCUtR (relay.ts), Noise, Yamux, identify, ping, mDNS (on by default, one
+ * service tag per database so only its replicas find each other), bootstrap addresses, the
+ * device identity as the peer key, an optional circuit-relay server (`relay`), a peer store
+ * on the given datastore (remembered across restarts), extra services (sync), and limits
+ * that keep a busy or hostile peer from taking the node down. The direct transports are
+ * injectable (default TCP; `@libp2p/memory` in simulations); the relay transport is always
+ * there.
  */
 import { createLibp2p, type Libp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { bootstrap } from '@libp2p/bootstrap'
+import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Identity } from '../engine/crypto/identity.ts'
+import { InterfaceAddresses } from './addresses.ts'
+import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
 
 export interface HostLimits {
   /** most open connections; default 64 */
@@ -40,7 +47,11 @@ export interface HostOptions {
   /** decides whether a peer may connect at all (members only, once membership is known) */
   allowPeer: (peerId: string) => boolean
   limits?: HostLimits
-  /** libp2p transports; default [tcp()] */
+  /** also run a circuit-relay-v2 server for the members (the Pi); default false */
+  relay?: boolean
+  /** reserve a slot on relays this node meets (listen on /p2p-circuit); default true unless `relay` */
+  useRelays?: boolean
+  /** direct libp2p transports (the relay transport is added to them); default [TCP] */
   transports?: Transports
   /** where the peer store lives; default in memory (nothing remembered across restarts) */
   datastore?: Datastore
@@ -53,10 +64,13 @@ export type Transports = NonNullable<Libp2pOptions['transports']>
 /** Remembered peer addresses stay dialable this long (libp2p's default is one hour). */
 export const ADDRESS_MAX_AGE_MS = 30 * 24 * 3600 * 1000
 
-interface BaseServices { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
+// a type, not an interface: libp2p's ServiceMap needs the implicit index signature
+type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
 export type Host<S extends ServiceMap = Record<never, never>> = Libp2p<BaseServices & S>
 
-export async function createHost<S extends ServiceMap = Record<never, never>> (options: HostOptions, services?: ServiceFactoryMap<S>): Promise<Host<S>> {
+type Services = NonNullable<Libp2pOptions['services']>
+
+export async function createHost<S extends ServiceMap = Record<never, never>> (options: HostOptions, extra?: ServiceFactoryMap<S>): Promise<Host<S>> {
   const raw = new Uint8Array(64)
   raw.set(options.identity.seed)
   raw.set(options.identity.publicKey, 32)
@@ -67,15 +81,25 @@ export async function createHost<S extends ServiceMap = Record<never, never>> (o
     denyInboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     // loopback and LAN addresses are the point of this database
-    denyDialMultiaddr: () => false
+    denyDialMultiaddr: () => false,
+    // a relay serves members only: reservations, and circuits between two members
+    denyInboundRelayReservation: (peer: PeerId) => !options.allowPeer(peer.toString()),
+    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !options.allowPeer(source.toString()) || !options.allowPeer(destination.toString()),
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !options.allowPeer(remote.toString())
   }
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
   if (options.mdns) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
+  const relay = options.relay ?? false
+  const useRelays = options.useRelays ?? !relay
+  const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr(), ...extra }
+  if (relay) services.relay = relayServer()
+  const announce = new InterfaceAddresses(peerIdFromPrivateKey(privateKey).toString())
+  const listen = useRelays && !options.listen.includes(CIRCUIT_LISTEN) ? [...options.listen, CIRCUIT_LISTEN] : options.listen
   const host = await createLibp2p({
     privateKey,
-    addresses: { listen: options.listen },
-    transports: options.transports ?? [tcp()],
+    addresses: { listen, announceFilter: announce.announceFilter },
+    transports: [...(options.transports ?? [announce.tcp()]), relayTransport()],
     ...(options.datastore === undefined ? {} : { datastore: options.datastore }),
     // a laptop that was off for a week must still find the members it knew
     peerStore: { maxAddressAge: ADDRESS_MAX_AGE_MS, maxPeerAge: ADDRESS_MAX_AGE_MS },
@@ -92,7 +116,7 @@ export async function createHost<S extends ServiceMap = Record<never, never>> (o
     },
     // a peer that stops answering pings (gone, or stalled) loses its connection
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
-    services: { identify: identify(), ping: ping(), ...services } as ServiceFactoryMap<BaseServices & S>
+    services
   })
   return host as unknown as Host<S>
 }

@@ -15,6 +15,7 @@ import { BlazeNode, type BlazeNodeOptions } from './blaze-node.ts'
 
 export { BlazeNode }
 export type { BlazeNodeOptions, NodeStats } from './blaze-node.ts'
+export { NoRouteError } from './errors.ts'
 
 /** Starts a mesh node on an open database (see BlazeNodeOptions for listen, bootstrap, mDNS…). */
 export async function createNode (options: BlazeNodeOptions): Promise<BlazeNode> {

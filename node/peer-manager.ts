@@ -6,9 +6,10 @@
  * Invariants (all decided in `evaluate(peer)`):
  * 1. Only members (`mayConnect`) are dialled or synced with; never this node itself.
  * 2. One session per pair: the side with the smaller peer id opens it, the other answers.
- * 3. A member that is not connected is dialled when the peer store holds an address for it
- *    (remembered from an earlier run, given as bootstrap, or discovered); one that has none
- *    waits for discovery (mDNS, bootstrap, identify).
+ * 3. A member that is not connected is dialled when it is reachable: the peer store holds
+ *    an address for it (remembered from an earlier run, given as bootstrap, or discovered),
+ *    or a relay we are connected to can forward to it; one that is neither waits for
+ *    discovery (mDNS, bootstrap, identify) or a relay (`connectMembers()` again).
  * 4. A failed dial or open, a lost connection and an ended session schedule a retry after a
  *    backoff that doubles per failure up to a cap, forever while the member stays one: a
  *    member that is away is found again when it comes back.
@@ -34,14 +35,16 @@ export interface Listenable {
 /** The part of a libp2p node the peer manager uses (its events: connection:open, peer:disconnect, peer:discovery). */
 export interface PeerHost extends Listenable {
   readonly peerId: PeerId
-  dial (peer: PeerId, options?: { signal?: AbortSignal }): Promise<Connection>
   getConnections (peer?: PeerId): Connection[]
-  readonly peerStore: { get (peer: PeerId): Promise<{ addresses: unknown[] }> }
 }
 
 export interface PeerManagerComponents {
   host: PeerHost
   sync: Pick<SyncService, 'open' | 'session'> & Listenable
+  /** connects to a peer: its known addresses, or through a relay (node/relay.ts) */
+  dial: (peer: PeerId, options: { signal: AbortSignal }) => Promise<Connection>
+  /** is there any way to try `peer` now (a known address, a connected relay)? */
+  reachable: (peer: PeerId) => Promise<boolean>
   /** peer ids of the members this replica knows (may include itself) */
   members: () => string[]
   /** may this peer connect and sync? */
@@ -185,8 +188,8 @@ export class MeshPeerManager extends EventTarget implements PeerManager {
     this.busy.add(peer)
     try {
       if (!this.connected(peer)) {
-        if (!await this.hasAddress(id)) return
-        await this.c.host.dial(id, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+        if (!await this.c.reachable(id)) return
+        await this.c.dial(id, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
         this.log(`dialled ${peer}`)
       }
       if (this.self < peer && this.c.sync.session(peer) === undefined) await this.c.sync.open(id)
@@ -204,14 +207,6 @@ export class MeshPeerManager extends EventTarget implements PeerManager {
       this.busy.delete(peer)
       // something happened meanwhile (a connection, a session's end): look again
       if (this.again.delete(peer)) void this.evaluate(peer)
-    }
-  }
-
-  private async hasAddress (id: PeerId): Promise<boolean> {
-    try {
-      return (await this.c.host.peerStore.get(id)).addresses.length > 0
-    } catch {
-      return false // never seen: discovery will bring it
     }
   }
 

@@ -13,6 +13,8 @@ export interface RunOptions {
   listen?: string[]
   bootstrap: string[]
   mdns: boolean
+  /** run a circuit-relay server for the members (`blaze start --relay`) */
+  relay?: boolean
   apiPort?: number
   /** extra text for humans after the ready line (stderr) */
   hint?: (db: Database, node: BlazeNode) => string
@@ -28,6 +30,7 @@ export async function runNode (options: RunOptions): Promise<void> {
     ...(options.listen === undefined || options.listen.length === 0 ? {} : { listen: options.listen }),
     bootstrap: options.bootstrap,
     mdns: options.mdns,
+    relay: options.relay ?? false,
     log
   })
   const api = await ControlApi.start(node, options.data, options.apiPort ?? 0)
