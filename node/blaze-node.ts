@@ -20,8 +20,9 @@ import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { Datastore } from 'interface-datastore'
 import type { LevelDatastore } from 'datastore-level'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
-import { syncService, type SyncService } from '../protocols/sync/index.ts'
-import { createHost, type Host, type HostLimits, type Transports } from './host.ts'
+import { PeerRateLimiter, type PeerRateStats, syncService, type SyncService, type SyncSession } from '../protocols/sync/index.ts'
+import { createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits, type Transports } from './host.ts'
+import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
 import { checkPeerManagerInit, MeshPeerManager, type PeerHost, type PeerManager, type PeerManagerInit } from './peer-manager.ts'
 import { boundListen, freeListen, openPeerDatastore, rememberedListen, rememberListen } from './remembered.ts'
 import { connectedRelays, dialMember } from './relay.ts'
@@ -45,6 +46,8 @@ export interface BlazeNodeOptions {
    * through this node (an always-on Pi); default false. Every node uses the relays it meets.
    */
   relay?: boolean
+  /** per-peer limits: connections, frames/bytes per second, sessions per minute, send timeout (node/peer-limits.ts) */
+  peerLimits?: PeerLimits
   /** direct libp2p transports (the relay transport is always added); default TCP */
   transports?: Transports
   /** where to remember peers (`DATA/peers/`) and listen ports across restarts; default: nowhere */
@@ -65,6 +68,11 @@ export interface NodeStats {
   applied: number
   bytesIn: number
   bytesOut: number
+  /** read-side bytes the sessions hold now (received, not yet handled), and the most one session ever held */
+  readBufferedBytes: number
+  readBufferPeakBytes: number
+  /** connections refused or pruned by the per-address / per-peer limits */
+  connections: GuardStats
 }
 
 type NodeHost = Host<{ sync: SyncService }>
@@ -88,7 +96,9 @@ function peerManagerInit (options: BlazeNodeOptions): PeerManagerInit {
 
 /**
  * Events (EventTarget): `session:start` (detail: { peer, direction }) / `session:end`
- * (detail: { peer, error? }),
+ * (detail: { peer, error? }), `session:refused` (detail: { peer, error }: too many sessions),
+ * `session:blocked` (detail: { peer }: our send buffer to it is full), `session:throttled`
+ * (detail: { peer, waitMs }: its rate buckets are empty),
  * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
  */
 export class BlazeNode extends EventTarget {
@@ -104,12 +114,17 @@ export class BlazeNode extends EventTarget {
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
+  private readonly guard: ConnectionGuard
+  private readonly limiter: PeerRateLimiter
+  private readPeak = 0
 
-  private constructor (db: Database, host: NodeHost, ownDatastore: LevelDatastore | undefined, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: NodeHost, parts: { ownDatastore: LevelDatastore | undefined, guard: ConnectionGuard, limiter: PeerRateLimiter }, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
-    this.ownDatastore = ownDatastore
+    this.guard = parts.guard
+    this.limiter = parts.limiter
+    this.ownDatastore = parts.ownDatastore
     this.log = options.log ?? (() => {})
     this.allowPeer = options.allowPeer
     this.peerManager = new MeshPeerManager({
@@ -149,7 +164,11 @@ export class BlazeNode extends EventTarget {
   private static async startOn (listen: string[], datastore: Datastore | undefined, own: LevelDatastore | undefined, options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
+    const guard = new ConnectionGuard(options.peerLimits, options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (line) => { options.log?.(line) })
+    const limiter = new PeerRateLimiter(options.peerLimits)
+    const sendTimeoutMs = options.peerLimits?.sendTimeoutMs
     const host = await createHost({
+      guard: guard.gater,
       identity: db.deviceIdentity(),
       dbId: db.id,
       listen,
@@ -164,7 +183,11 @@ export class BlazeNode extends EventTarget {
     }, {
       sync: syncService({
         db,
+        limiter,
+        ...(sendTimeoutMs === undefined ? {} : { sendTimeoutMs }),
         observer: {
+          sendBlocked: (peer) => { node?.dispatchEvent(new CustomEvent('session:blocked', { detail: { peer } })) },
+          throttled: (peer, waitMs) => { node?.dispatchEvent(new CustomEvent('session:throttled', { detail: { peer, waitMs } })) },
           applied: (result, peer) => { node?.onApplied(result.applied, peer) },
           rejected: (r, peer) => { node?.onRejected(r, peer) },
           bytes: (direction, n) => { if (node === undefined) return; if (direction === 'in') node.counters.bytesIn += n; else node.counters.bytesOut += n },
@@ -172,7 +195,8 @@ export class BlazeNode extends EventTarget {
         }
       })
     })
-    node = new BlazeNode(db, host, own, options)
+    node = new BlazeNode(db, host, { ownDatastore: own, guard, limiter }, options)
+    guard.attach(host)
     try {
       await node.wire(listen, options.dataDir)
     } catch (error) {
@@ -192,8 +216,14 @@ export class BlazeNode extends EventTarget {
       this.log(`sync with ${peer} started`)
       this.dispatchEvent(new CustomEvent('session:start', { detail: { peer, direction } }))
     })
+    sync.addEventListener('session:refused', (e) => {
+      const { peer, error } = (e as CustomEvent<{ peer: string, error: Error }>).detail
+      this.log(`refused a sync session from ${peer}: ${error.message}`)
+      this.dispatchEvent(new CustomEvent('session:refused', { detail: { peer, error } }))
+    })
     sync.addEventListener('session:end', (e) => {
-      const { peer, error } = (e as CustomEvent<{ peer: string, error: Error | undefined }>).detail
+      const { peer, session, error } = (e as CustomEvent<{ peer: string, session: SyncSession, error: Error | undefined }>).detail
+      this.readPeak = Math.max(this.readPeak, session.readBuffer().peak)
       this.log(`sync with ${peer} ended${error === undefined ? '' : `: ${error.message}`}`)
       this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error } }))
     })
@@ -248,8 +278,28 @@ export class BlazeNode extends EventTarget {
   peers (): string[] { return this.host.services.sync.peers() }
 
   stats (): NodeStats {
-    return { peers: this.peers(), rejected: { ...this.counters.rejected }, applied: this.counters.applied, bytesIn: this.counters.bytesIn, bytesOut: this.counters.bytesOut }
+    const sync = this.host.services.sync
+    let buffered = 0
+    for (const peer of sync.peers()) {
+      const r = sync.session(peer)?.readBuffer()
+      if (r === undefined) continue
+      buffered += r.buffered
+      this.readPeak = Math.max(this.readPeak, r.peak)
+    }
+    return {
+      peers: this.peers(),
+      rejected: { ...this.counters.rejected },
+      applied: this.counters.applied,
+      bytesIn: this.counters.bytesIn,
+      bytesOut: this.counters.bytesOut,
+      readBufferedBytes: buffered,
+      readBufferPeakBytes: this.readPeak,
+      connections: this.guard.stats()
+    }
   }
+
+  /** What the per-peer rate limits let through from `peer`, and how often they held it back. */
+  rateStats (peer: string): PeerRateStats { return this.limiter.stats(peer) }
 
   private onApplied (applied: number, peer: string): void {
     this.counters.applied += applied

@@ -19,21 +19,25 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { ConnectionGater, PeerId, ServiceMap } from '@libp2p/interface'
+import type { ConnectionGater, MultiaddrConnection, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Identity } from '../engine/crypto/identity.ts'
 import { InterfaceAddresses } from './addresses.ts'
 import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
+
+export const DEFAULT_MAX_CONNECTIONS = 64
 
 export interface HostLimits {
   /** most open connections; default 64 */
   maxConnections?: number
   /** inbound connections accepted per second from one host; default 10 (libp2p's 5 is too few for a cluster test) */
   inboundPerHostPerSecond?: number
-  /** inbound connections still upgrading; default 16 */
+  /** inbound connections still upgrading, from all addresses (peer-limits.ts caps each address); default 64 */
   maxPendingInbound?: number
-  /** ms for a new inbound connection to finish its handshakes; default 10 s */
+  /** ms for a new inbound connection to finish its handshakes; default 3 s (an idle half-open socket holds a slot this long) */
   upgradeTimeoutMs?: number
+  /** largest yamux receive window per stream: what a peer may send us before we read; default 2 MiB */
+  maxStreamWindowBytes?: number
   /** ms between liveness pings on each connection; a failed ping closes it; default 10 s */
   pingIntervalMs?: number
 }
@@ -51,6 +55,8 @@ export interface HostOptions {
   relay?: boolean
   /** reserve a slot on relays this node meets (listen on /p2p-circuit); default true unless `relay` */
   useRelays?: boolean
+  /** more gater checks (per-address and per-peer limits, node/peer-limits.ts); a connection is refused if either refuses */
+  guard?: Pick<ConnectionGater, 'denyInboundConnection' | 'denyInboundUpgradedConnection'>
   /** direct libp2p transports (the relay transport is added to them); default [TCP] */
   transports?: Transports
   /** where the peer store lives; default in memory (nothing remembered across restarts) */
@@ -63,6 +69,9 @@ export type Transports = NonNullable<Libp2pOptions['transports']>
 
 /** Remembered peer addresses stay dialable this long (libp2p's default is one hour). */
 export const ADDRESS_MAX_AGE_MS = 30 * 24 * 3600 * 1000
+
+/** yamux's own read buffer must hold a whole receive window, or a peer respecting the window gets reset while we are paused */
+const MAX_READ_BUFFER_BYTES = 4 * 1024 * 1024
 
 // a type, not an interface: libp2p's ServiceMap needs the implicit index signature
 type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
@@ -85,8 +94,11 @@ export async function createHost<S extends ServiceMap = Record<never, never>> (o
     // a relay serves members only: reservations, and circuits between two members
     denyInboundRelayReservation: (peer: PeerId) => !options.allowPeer(peer.toString()),
     denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !options.allowPeer(source.toString()) || !options.allowPeer(destination.toString()),
-    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !options.allowPeer(remote.toString())
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !options.allowPeer(remote.toString()),
+    denyInboundConnection: async (maConn: MultiaddrConnection) => await options.guard?.denyInboundConnection?.(maConn) ?? false,
+    denyInboundUpgradedConnection: async (peer: PeerId, maConn: MultiaddrConnection) => await options.guard?.denyInboundUpgradedConnection?.(peer, maConn) ?? false
   }
+  const window = Math.min(limits.maxStreamWindowBytes ?? 2 * 1024 * 1024, MAX_READ_BUFFER_BYTES)
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
   if (options.mdns) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
@@ -105,14 +117,15 @@ export async function createHost<S extends ServiceMap = Record<never, never>> (o
     peerStore: { maxAddressAge: ADDRESS_MAX_AGE_MS, maxPeerAge: ADDRESS_MAX_AGE_MS },
     start: options.start ?? true,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // a paused stream (we are handling a frame) grants no window: the peer stops after `window` bytes
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: Math.max(window, 256 * 1024), maxReadBufferLength: MAX_READ_BUFFER_BYTES } })],
     peerDiscovery: discovery,
     connectionGater: gater,
     connectionManager: {
-      maxConnections: limits.maxConnections ?? 64,
+      maxConnections: limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       inboundConnectionThreshold: limits.inboundPerHostPerSecond ?? 10,
-      maxIncomingPendingConnections: limits.maxPendingInbound ?? 16,
-      inboundUpgradeTimeout: limits.upgradeTimeoutMs ?? 10_000
+      maxIncomingPendingConnections: limits.maxPendingInbound ?? 64,
+      inboundUpgradeTimeout: limits.upgradeTimeoutMs ?? 3_000
     },
     // a peer that stops answering pings (gone, or stalled) loses its connection
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },

@@ -8,12 +8,15 @@
  * Who opens a session with whom, and when, is not decided here (see node/peer-manager.ts).
  *
  * Events: `session:start` (detail: { peer, session, direction: 'inbound' | 'outbound' }),
- * `session:end` (detail: { peer, error? }).
+ * `session:end` (detail: { peer, session, error? }), `session:refused` (detail: { peer, error }:
+ * the peer opened more sessions than its limiter admits; it got a RATE_LIMITED error frame).
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Stream, StreamHandlerOptions } from '@libp2p/interface'
 import { MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, OPEN_TIMEOUT_MS, PROTOCOL } from './constants.ts'
-import { InvalidSyncOptionError, SyncServiceNotStartedError } from './errors.ts'
+import { InvalidSyncOptionError, SyncRateLimitedError, SyncServiceNotStartedError } from './errors.ts'
+import type { PeerRateLimiter } from './rate-limit.ts'
+import { refuseSession } from './refuse.ts'
 import { SyncSession, type SyncDatabase, type SyncObserver } from './session.ts'
 
 /** The part of libp2p's registrar the service needs. */
@@ -55,8 +58,14 @@ export interface SyncServiceInit {
   maxFrameBytes?: number
   /** per session: target catch-up batch size; default 256 KiB */
   batchBytes?: number
-  /** per session: most frames per second from the peer; default 2,000 */
+  /** per session: most frames per second from the peer, when no `limiter` is given; default 2,000 */
   maxFramesPerSecond?: number
+  /** rate buckets per peer (frames, bytes, new sessions), shared by all its sessions; default: one private limiter per session, no session limit */
+  limiter?: PeerRateLimiter
+  /** per session: ms our send buffer may stay full before the peer counts as not reading; default 30 s */
+  sendTimeoutMs?: number
+  /** per session: ms a close waits for buffered bytes to leave before a reset; default 5 s */
+  closeTimeoutMs?: number
   /** lets a non-member sync anyway (a device inside an open pairing window) */
   allowPeer?: (peer: string) => boolean
   /** told about every session's applied and rejected changes, bytes and peer vectors */
@@ -65,7 +74,8 @@ export interface SyncServiceInit {
 
 export interface SyncServiceEvents {
   'session:start': CustomEvent<{ peer: string, session: SyncSession, direction: 'inbound' | 'outbound' }>
-  'session:end': CustomEvent<{ peer: string, error: Error | undefined }>
+  'session:end': CustomEvent<{ peer: string, session: SyncSession, error: Error | undefined }>
+  'session:refused': CustomEvent<{ peer: string, error: SyncRateLimitedError }>
 }
 
 function positive (name: string, value: number | undefined): void {
@@ -87,7 +97,7 @@ export class SyncService extends EventTarget {
 
   constructor (components: SyncServiceComponents, init: SyncServiceInit = {}) {
     super()
-    for (const key of ['maxInboundStreams', 'maxOutboundStreams', 'openTimeoutMs', 'helloTimeoutMs', 'maxFrameBytes', 'batchBytes', 'maxFramesPerSecond'] as const) positive(key, init[key])
+    for (const key of ['maxInboundStreams', 'maxOutboundStreams', 'openTimeoutMs', 'helloTimeoutMs', 'maxFrameBytes', 'batchBytes', 'maxFramesPerSecond', 'sendTimeoutMs', 'closeTimeoutMs'] as const) positive(key, init[key])
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('blazedb:sync')
@@ -156,6 +166,15 @@ export class SyncService extends EventTarget {
       stream.abort(new SyncServiceNotStartedError('sync service stopping'))
       return
     }
+    // a peer reopening sessions in a loop would make us re-read and re-send the log each time
+    const limiter = this.init.limiter
+    if (limiter !== undefined && !limiter.admitSession(key)) {
+      const error = new SyncRateLimitedError(`${key} opened more than ${limiter.sessionsPerMinute} sync sessions in a minute; retry later, with backoff`)
+      this.log('refused a sync session from %s: %s', key, error.message)
+      this.dispatchEvent(new CustomEvent('session:refused', { detail: { peer: key, error } }))
+      void refuseSession(stream, error, ...(this.init.closeTimeoutMs === undefined ? [] : [this.init.closeTimeoutMs]))
+      return
+    }
     const old = this.sessions.get(key)
     // the opener starts afresh (its old session died, maybe unnoticed here): replace ours
     if (old !== undefined) void old.close()
@@ -163,7 +182,7 @@ export class SyncService extends EventTarget {
   }
 
   private run (peer: string, stream: Stream, direction: 'inbound' | 'outbound'): SyncSession {
-    const { allowPeer, observer, helloTimeoutMs, maxFrameBytes, batchBytes, maxFramesPerSecond } = this.init
+    const { allowPeer, observer, helloTimeoutMs, maxFrameBytes, batchBytes, maxFramesPerSecond, limiter, sendTimeoutMs, closeTimeoutMs } = this.init
     const session = new SyncSession({
       db: this.components.db,
       stream,
@@ -174,7 +193,10 @@ export class SyncService extends EventTarget {
       ...(helloTimeoutMs === undefined ? {} : { helloTimeoutMs }),
       ...(maxFrameBytes === undefined ? {} : { maxFrameBytes }),
       ...(batchBytes === undefined ? {} : { batchBytes }),
-      ...(maxFramesPerSecond === undefined ? {} : { maxFramesPerSecond })
+      ...(maxFramesPerSecond === undefined ? {} : { maxFramesPerSecond }),
+      ...(limiter === undefined ? {} : { limiter }),
+      ...(sendTimeoutMs === undefined ? {} : { sendTimeoutMs }),
+      ...(closeTimeoutMs === undefined ? {} : { closeTimeoutMs })
     })
     this.sessions.set(peer, session)
     this.log('sync with %s started', peer)
@@ -182,7 +204,7 @@ export class SyncService extends EventTarget {
     void session.done.then(() => {
       if (this.sessions.get(peer) === session) this.sessions.delete(peer)
       this.log('sync with %s ended %s', peer, session.error?.message ?? '')
-      this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error: session.error } }))
+      this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, session, error: session.error } }))
     })
     return session
   }
