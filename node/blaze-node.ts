@@ -254,10 +254,12 @@ export class BlazeNode extends EventTarget {
       }
     }, 5_000)
     this.heldTimer.unref()
+    // listening before the host starts: a bootstrap address is announced once, right at start
+    this.peerManager.start()
     await host.start()
     if (dataDir !== undefined) rememberListen(dataDir, boundListen(listen, bound))
     // dial every member we know an address for (remembered from an earlier run)
-    this.peerManager.start()
+    this.peerManager.connectMembers()
   }
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */

@@ -67,9 +67,10 @@ export interface PeerManagerInit {
 
 /** What BlazeNode needs of a peer manager. */
 export interface PeerManager extends EventTarget {
+  /** listens to the host (call before the host starts, or early discoveries are missed); dials nobody yet */
   start (): void
   stop (): void
-  /** looks at every known member again (e.g. after a grant admitted a new one) */
+  /** looks at every known member now: at start (once the host runs), after a grant admitted a new one… */
   connectMembers (): void
 }
 
@@ -124,7 +125,6 @@ export class MeshPeerManager extends EventTarget implements PeerManager {
     this.listen(host, 'peer:discovery', (e: CustomEvent<PeerInfo>) => { this.onDiscovered(e.detail.id.toString()) })
     this.listen(sync, 'session:start', (e: CustomEvent<{ peer: string }>) => { this.onSessionStart(e.detail.peer) })
     this.listen(sync, 'session:end', (e: CustomEvent<{ peer: string, error: Error | undefined }>) => { this.onSessionEnd(e.detail.peer, e.detail.error) })
-    this.connectMembers()
   }
 
   stop (): void {
