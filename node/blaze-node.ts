@@ -6,26 +6,31 @@
  * With a data directory it remembers its peers' addresses (`DATA/peers/`) and its own listen
  * addresses with their real ports (`DATA/listen.json`), and dials the members it knows at
  * start, so a mesh whose nodes restart (on any port) heals by itself.
- * Non-members are refused at the Noise handshake (connection gater) and again by the sync
- * protocol.
+ * Non-members get in only as a few short-lived guests (node/guests.ts): they are told in
+ * words why they may not sync (node/refuse-sync.ts), and may pair while a pairing window is
+ * open (`pair()`); the refusal is logged with their peer id.
  *
  * Members it has no address for (or whose addresses fail) are dialled through the relays it
  * is connected to, by peer id (relay.ts): at start, when a relay is met, when it gains a
  * reservation, on a grant, and on every retry. Sync runs on relayed connections, limited
  * ones included.
  */
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { Datastore } from 'interface-datastore'
 import type { LevelDatastore } from 'datastore-level'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
-import { PeerRateLimiter, type PeerRateStats, syncService, type SyncService, type SyncSession } from '../protocols/sync/index.ts'
-import { createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits, type Transports } from './host.ts'
+import { PeerRateLimiter, type PeerRateStats, PROTOCOL, syncService, type SyncService, type SyncSession } from '../protocols/sync/index.ts'
+import { announcePairing, createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits, type Transports } from './host.ts'
 import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
 import { checkPeerManagerInit, MeshPeerManager, type PeerHost, type PeerManager, type PeerManagerInit } from './peer-manager.ts'
 import { boundListen, freeListen, openPeerDatastore, rememberedListen, rememberListen } from './remembered.ts'
 import { connectedRelays, dialMember } from './relay.ts'
+import { Guests, type GuestLimits } from './guests.ts'
+import { refuseSync } from './refuse-sync.ts'
+import { openPairing, pairService, type PairOptions } from './pairing.ts'
+import type { PairService, PairingOffer } from '../protocols/pair/index.ts'
 
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 
@@ -41,6 +46,8 @@ export interface BlazeNodeOptions {
   /** LAN discovery; default true */
   mdns?: boolean
   limits?: HostLimits
+  /** how many non-members may connect, and for how long (to hear why, or to pair) */
+  guests?: GuestLimits
   /**
    * also run a circuit-relay-v2 server, so members that cannot dial each other connect
    * through this node (an always-on Pi); default false. Every node uses the relays it meets.
@@ -98,7 +105,9 @@ function peerManagerInit (options: BlazeNodeOptions): PeerManagerInit {
  * Events (EventTarget): `session:start` (detail: { peer, direction }) / `session:end`
  * (detail: { peer, error? }), `session:refused` (detail: { peer, error }: too many sessions),
  * `session:blocked` (detail: { peer }: our send buffer to it is full), `session:throttled`
- * (detail: { peer, waitMs }: its rate buckets are empty),
+ * (detail: { peer, waitMs }: its rate buckets are empty), `refused` (detail: { peer, reason:
+ * 'not-a-member' | 'wrong-database', theirDb? }): a non-member was told it may not sync;
+ * `paired` (detail: { peer, role }),
  * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
  */
 export class BlazeNode extends EventTarget {
@@ -117,16 +126,20 @@ export class BlazeNode extends EventTarget {
   private readonly guard: ConnectionGuard
   private readonly limiter: PeerRateLimiter
   private readPeak = 0
+  readonly guests: Guests
+  readonly pairing: PairService
 
-  private constructor (db: Database, host: NodeHost, parts: { ownDatastore: LevelDatastore | undefined, guard: ConnectionGuard, limiter: PeerRateLimiter }, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: NodeHost, parts: { ownDatastore: LevelDatastore | undefined, guard: ConnectionGuard, limiter: PeerRateLimiter, guests: Guests }, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
     this.guard = parts.guard
     this.limiter = parts.limiter
+    this.guests = parts.guests
     this.ownDatastore = parts.ownDatastore
     this.log = options.log ?? (() => {})
     this.allowPeer = options.allowPeer
+    this.pairing = pairService(this, this.log)
     this.peerManager = new MeshPeerManager({
       host: host as unknown as PeerHost,
       sync: host.services.sync,
@@ -164,6 +177,7 @@ export class BlazeNode extends EventTarget {
   private static async startOn (listen: string[], datastore: Datastore | undefined, own: LevelDatastore | undefined, options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
+    const guests = new Guests({ ...(options.guests === undefined ? {} : { limits: options.guests }), isPairing: () => node?.pairing.isOpen() ?? false })
     const guard = new ConnectionGuard(options.peerLimits, options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (line) => { options.log?.(line) })
     const limiter = new PeerRateLimiter(options.peerLimits)
     const sendTimeoutMs = options.peerLimits?.sendTimeoutMs
@@ -174,7 +188,9 @@ export class BlazeNode extends EventTarget {
       listen,
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
-      allowPeer: (peer) => node?.mayConnect(peer) ?? true,
+      pairingMdns: 'answer',
+      allowPeer: (peer) => (node?.mayConnect(peer) ?? true) || guests.hasRoom(peer),
+      isMember: (peer) => node?.mayConnect(peer) ?? true,
       relay: options.relay ?? false,
       start: false,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -184,6 +200,8 @@ export class BlazeNode extends EventTarget {
       sync: syncService({
         db,
         limiter,
+        // non-members are told why (or aborted) by the node, not synced with
+        admit: (peer, stream) => node?.admitStream(peer, stream) ?? false,
         ...(sendTimeoutMs === undefined ? {} : { sendTimeoutMs }),
         observer: {
           sendBlocked: (peer) => { node?.dispatchEvent(new CustomEvent('session:blocked', { detail: { peer } })) },
@@ -195,7 +213,7 @@ export class BlazeNode extends EventTarget {
         }
       })
     })
-    node = new BlazeNode(db, host, { ownDatastore: own, guard, limiter }, options)
+    node = new BlazeNode(db, host, { ownDatastore: own, guard, limiter, guests }, options)
     guard.attach(host)
     try {
       await node.wire(listen, options.dataDir)
@@ -241,6 +259,19 @@ export class BlazeNode extends EventTarget {
       if (now > reserved) this.peerManager.connectMembers()
       reserved = now
     })
+    // non-members: a few get in as guests, to hear why they may not sync (or to pair)
+    host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
+    host.addEventListener('connection:close', (e) => { if (this.host.getConnections(e.detail.remotePeer).length === 0) this.guests.forget(e.detail.remotePeer.toString()) })
+    await this.pairing.start({
+      handle: async (protocol, handler, options) => {
+        await host.handle(protocol, (stream: Stream, connection: Connection) => {
+          const peer = connection.remotePeer.toString()
+          if (this.mayConnect(peer) || this.guests.mayAnswer(peer)) handler(stream, peer)
+          else stream.abort(new Error('too many pairing streams'))
+        }, options)
+      },
+      unhandle: async (protocol) => { await host.unhandle(protocol) }
+    })
     const bound: Multiaddr[] = []
     host.addEventListener('transport:listening', (e) => { bound.push(...e.detail.getAddrs()) })
     // a new grant may admit a peer we already know: try it
@@ -257,6 +288,8 @@ export class BlazeNode extends EventTarget {
     // listening before the host starts: a bootstrap address is announced once, right at start
     this.peerManager.start()
     await host.start()
+    // answer pairing queries on the LAN only while a window is open
+    await announcePairing(host, false)
     if (dataDir !== undefined) rememberListen(dataDir, boundListen(listen, bound))
     // dial every member we know an address for (remembered from an earlier run)
     this.peerManager.connectMembers()
@@ -267,6 +300,57 @@ export class BlazeNode extends EventTarget {
     if (this.allowPeer !== undefined && !this.allowPeer(peer)) return false
     if (this.db.members.list().length === 0) return true
     return this.db.members.roleOf(peer) !== null
+  }
+
+  /**
+   * Opens a pairing window: a one-time code that lets one new device join with `role`
+   * (default writer) within `ttlMs` (default 10 min). See node/pairing.ts.
+   */
+  pair (options: PairOptions = {}): PairingOffer {
+    return openPairing(this, options)
+  }
+
+  /** Inbound sync streams: members sync; a guest is told why not; anyone else is cut off. */
+  private admitStream (peer: string, stream: Stream): boolean {
+    if (this.mayConnect(peer)) return true
+    if (this.guests.mayAnswer(peer)) void this.refuse(peer, stream, false)
+    else stream.abort(new Error('not a member'))
+    return false
+  }
+
+  private onConnection (connection: Connection): void {
+    const peer = connection.remotePeer
+    if (this.mayConnect(peer.toString())) return // the peer manager takes it from here
+    if (!this.guests.admit(connection)) return
+    // if we are the opener, the guest would wait for us forever: tell it why now
+    if (this.peerId < peer.toString()) void this.tellRefused(peer)
+  }
+
+  private async tellRefused (peer: PeerId): Promise<void> {
+    let stream: Stream
+    try {
+      stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(5_000) }) as unknown as Stream
+    } catch {
+      return // not a BlazeDB node, or a device that only pairs
+    }
+    await this.refuse(peer.toString(), stream, true)
+  }
+
+  private async refuse (peer: string, stream: Stream, opener: boolean): Promise<void> {
+    const outcome = await refuseSync(stream, { dbId: this.db.id, opener })
+    if ('said' in outcome && outcome.said !== 'nothing') {
+      if (this.guests.shouldLog(peer)) {
+        this.log(outcome.said === 'wrong-database'
+          ? `refused ${peer}: it is on another database (${outcome.theirDb})`
+          : `refused ${peer}: not a member of this database (grant it a role, or pair it with \`blaze pair\`)`)
+      }
+      this.dispatchEvent(new CustomEvent('refused', { detail: { peer, reason: outcome.said, ...(outcome.said === 'wrong-database' ? { theirDb: outcome.theirDb } : {}) } }))
+    } else if ('heard' in outcome) {
+      if (this.guests.shouldLog(peer)) this.log(`refused ${peer} (not a member); it answered: ${outcome.heard}`)
+      this.dispatchEvent(new CustomEvent('refused', { detail: { peer, reason: outcome.code === 'WRONG_DATABASE' ? 'wrong-database' : 'not-a-member' } }))
+    }
+    // the guest connection is not closed here: that could drop the ERROR frame before the
+    // peer reads it; its short lifetime (node/guests.ts) ends it
   }
 
   /** Looks at every known member again now (e.g. after `allowPeer` changed its mind) instead of at the next retry. */
@@ -320,6 +404,8 @@ export class BlazeNode extends EventTarget {
     this.unsubscribe?.()
     if (this.heldTimer !== undefined) clearInterval(this.heldTimer)
     this.peerManager.stop()
+    await this.pairing.stop()
+    await this.guests.stop()
     await this.host.stop()   // stops the sync service: every session closes
     await this.ownDatastore?.close()
   }

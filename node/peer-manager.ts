@@ -22,7 +22,7 @@
 import type { Connection, PeerId, PeerInfo } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { SyncService } from '../protocols/sync/index.ts'
-import { InvalidNodeOptionError } from './errors.ts'
+import { describeError, InvalidNodeOptionError } from './errors.ts'
 
 type Listener = (e: Event) => void
 
@@ -195,7 +195,7 @@ export class MeshPeerManager extends EventTarget implements PeerManager {
       if (this.self < peer && this.c.sync.session(peer) === undefined) await this.c.sync.open(id)
     } catch (error) {
       if (!this.running) return
-      const message = String((error as Error).message ?? error)
+      const message = describeError(error)
       if (this.connected(peer)) {
         this.log(`opening sync with ${peer} failed: ${message}`)
       } else {

@@ -5,6 +5,7 @@
 import { open, type Database } from '../engine/index.ts'
 import { BlazeNode } from './blaze-node.ts'
 import { ControlApi } from './control-api.ts'
+import { savedBootstrap } from './bootstrap-file.ts'
 
 export interface RunOptions {
   data: string
@@ -24,11 +25,13 @@ export async function runNode (options: RunOptions): Promise<void> {
   const passphrase = process.env.BLAZE_PASSPHRASE
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
   const log = (line: string): void => { process.stderr.write(`[blaze] ${line}\n`) }
+  // addresses saved by `blaze join` (the member it paired with) are dialled too
+  const bootstrap = [...new Set([...options.bootstrap, ...savedBootstrap(options.data)])]
   const node = await BlazeNode.start({
     db,
     dataDir: options.data,
     ...(options.listen === undefined || options.listen.length === 0 ? {} : { listen: options.listen }),
-    bootstrap: options.bootstrap,
+    bootstrap,
     mdns: options.mdns,
     relay: options.relay ?? false,
     log

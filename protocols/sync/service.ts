@@ -68,6 +68,12 @@ export interface SyncServiceInit {
   closeTimeoutMs?: number
   /** lets a non-member sync anyway (a device inside an open pairing window) */
   allowPeer?: (peer: string) => boolean
+  /**
+   * decides whether an inbound stream from `peer` runs a session; on false the stream is the
+   * caller's (told why, refused, aborted). Default: every stream runs one (the session itself
+   * refuses non-members with NOT_A_MEMBER).
+   */
+  admit?: (peer: string, stream: Stream) => boolean
   /** told about every session's applied and rejected changes, bytes and peer vectors */
   observer?: SyncObserver
 }
@@ -166,6 +172,7 @@ export class SyncService extends EventTarget {
       stream.abort(new SyncServiceNotStartedError('sync service stopping'))
       return
     }
+    if (this.init.admit !== undefined && !this.init.admit(key, stream)) return
     // a peer reopening sessions in a loop would make us re-read and re-send the log each time
     const limiter = this.init.limiter
     if (limiter !== undefined && !limiter.admitSession(key)) {
