@@ -1,15 +1,17 @@
 /**
  * Engine benchmarks, each side by side with raw LMDB in the same run (same machine, same
  * disk, same durability: every baseline transaction is fsync'd before its promise resolves,
- * as the engine's are).
+ * as the engine's are), and with node:sqlite (WAL, synchronous = FULL, JSON documents in
+ * the same transactions; bench/sqlite-baseline.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { open as openLmdb } from 'lmdb'
 import { open, type Database } from '../engine/index.ts'
 import { bugRecord } from './fixtures.ts'
 import { compare, median, perSecond, report, type Result } from './report.ts'
+import { openDocs } from './sqlite-baseline.ts'
 
 const ROUNDS = 3
 const N = 20_000
@@ -47,6 +49,19 @@ async function withLmdb<T> (fn: (db: ReturnType<typeof openLmdb<Buffer, Buffer>>
 const records = Array.from({ length: N }, (_, i) => bugRecord(i))
 const recordBytes = records.map((r) => Buffer.from(JSON.stringify(r)))
 const keys = records.map((r) => Buffer.from(r.id))
+const ids = records.map((r) => r.id)
+const json = records.map((r) => JSON.stringify(r))
+
+async function withSqlite<T> (fn: (db: ReturnType<typeof openDocs>) => T): Promise<T> {
+  const dir = tmp()
+  const db = openDocs(dir.path)
+  try {
+    return fn(db)
+  } finally {
+    db.close()
+    dir.done()
+  }
+}
 
 async function engineInsert (db: Database): Promise<number> {
   const t = performance.now()
@@ -81,6 +96,33 @@ export async function run (): Promise<void> {
   const basePut: Result = { bench: 'lmdb.put', value: put, unit: 'ops/s' }
   report(basePut)
   compare({ bench: 'engine.insert', value: insert, unit: 'docs/s' }, basePut)
+  const sqliteInsert = await median(ROUNDS, async () => await withSqlite((db) => db.insert(ids, json, TX)))
+  const baseSqlite: Result = { bench: 'sqlite.insert', value: sqliteInsert, unit: 'rows/s', note: `JSON documents, WAL, synchronous=FULL, transactions of ${TX}` }
+  report(baseSqlite)
+  compare({ bench: 'engine.insert', value: insert, unit: 'docs/s' }, baseSqlite)
+
+  const DISK = 10_000
+  progress(`bytes on disk: ${DISK} bug records in transactions of ${TX}`)
+  const engineBytes = await (async () => {
+    const dir = tmp()
+    try {
+      const db = await open({ path: dir.path })
+      for (let i = 0; i < DISK; i += TX) {
+        await db.transaction(async (tx) => {
+          const c = tx.collection('bugs')
+          for (let k = i; k < i + TX; k++) await c.insert(records[k]! as unknown as Record<string, unknown>)
+        })
+      }
+      await db.close()
+      return statSync(join(dir.path, 'db', 'data.mdb')).size
+    } finally {
+      dir.done()
+    }
+  })()
+  const sqliteBytes = await withSqlite((db) => { db.insert(ids.slice(0, DISK), json.slice(0, DISK), TX); return db.bytesOnDisk() })
+  const baseBytes: Result = { bench: 'sqlite.bytes.per.record', value: Math.round(sqliteBytes / DISK), unit: 'bytes', note: `docs.sqlite after ${DISK} bug records (WAL checkpointed), / ${DISK}` }
+  report(baseBytes)
+  compare({ bench: 'engine.bytes.per.record', value: Math.round(engineBytes / DISK), unit: 'bytes', goal: 500, note: `data.mdb after ${DISK} bug records, / ${DISK} (log entries, states, heads); ratio = sqlite / ours (higher is better)` }, baseBytes, false)
 
   progress('get: 100,000 random ids')
   const get = await withDb(async (db) => {
@@ -120,6 +162,10 @@ export async function run (): Promise<void> {
   const baseSingle: Result = { bench: 'lmdb.put.single', value: putSingle, unit: 'ops/s' }
   report(baseSingle)
   compare({ bench: 'engine.insert.single', value: single, unit: 'docs/s' }, baseSingle)
+  const sqliteSingle = await median(ROUNDS, async () => await withSqlite((db) => db.insert(ids.slice(0, SINGLE), json.slice(0, SINGLE), 1)))
+  const baseSqliteSingle: Result = { bench: 'sqlite.insert.single', value: sqliteSingle, unit: 'rows/s', note: 'one row per transaction, each committed (fsync\'d) before the next' }
+  report(baseSqliteSingle)
+  compare({ bench: 'engine.insert.single', value: single, unit: 'docs/s' }, baseSqliteSingle)
 
   progress('insert.concurrent: 1,000 inserts in flight at once, each its own change')
   const concurrent = await median(ROUNDS, async () => await withDb(async (db) => {
@@ -149,4 +195,5 @@ export async function run (): Promise<void> {
     }, source.id))
   })
   compare({ bench: 'engine.apply', value: apply, unit: 'changes/s' }, basePut)
+  compare({ bench: 'engine.apply', value: apply, unit: 'changes/s' }, baseSqlite)
 }
