@@ -163,6 +163,12 @@ export class LogStage {
   readonly #parent: LogStage | undefined
   /** author hex → head after this stage's appends */
   readonly moved = new Map<string, Head>()
+  /**
+   * The appended entries, stored by `write` at the end of the transaction: a nested stage
+   * that is dropped leaves nothing to undo, and an entry appended again (a local group's
+   * last change, once it carries the group's signature) is encoded and stored once.
+   */
+  readonly #entries: Array<{ author: Uint8Array, seq: number, entry: StoredEntry }> = []
 
   constructor (log: ChangeLog, parent?: LogStage) {
     this.#log = log
@@ -177,18 +183,26 @@ export class LogStage {
     return this.moved.get(hexOf(author)) ?? (this.#parent === undefined ? this.#log.head(author) : this.#parent.head(author))
   }
 
-  append (txn: StoreTxn, change: Change, entry: StoredEntry): void {
-    txn.put(logKey(change.author, change.seq), encodeStoredEntry(entry))
+  /**
+   * Appends a change (stored by `write`, with the transaction). Appending the last change
+   * again replaces its entry (e.g. to add a signature).
+   */
+  append (_txn: StoreTxn, change: Change, entry: StoredEntry): void {
+    const last = this.#entries[this.#entries.length - 1]
+    if (last !== undefined && last.seq === change.seq && Buffer.compare(last.author, change.author) === 0) last.entry = entry
+    else this.#entries.push({ author: change.author, seq: change.seq, entry })
     this.moved.set(hexOf(change.author), { author: change.author, seq: change.seq, hash: entry.hash })
   }
 
   /** Takes the appends of a nested stage that succeeded. */
   absorb (child: LogStage): void {
+    for (const e of child.#entries) this.#entries.push(e)
     for (const [key, head] of child.moved) this.moved.set(key, head)
   }
 
-  /** Stores the moved heads (once per transaction, not once per change). */
+  /** Stores the appended entries and the moved heads (once per transaction, not once per change). */
   write (txn: StoreTxn): void {
+    for (const { author, seq, entry } of this.#entries) txn.put(logKey(author, seq), encodeStoredEntry(entry))
     for (const h of this.moved.values()) {
       const value = new Uint8Array(40)
       value.set(u64Bytes(h.seq))
