@@ -18,7 +18,7 @@
 import { encodeFrame } from '../codec/index.ts'
 import { peerIdFromPublicKey, type PeerIdString } from '../crypto/identity.ts'
 import type { StoreReader, StoreTxn } from '../store/types.ts'
-import { authorRange, headKey, logKey, PREFIX, prefixRange, readU64, u64Bytes } from '../keys.ts'
+import { authorRange, headKey, hexOf, logKey, PREFIX, prefixRange, readU64, u64Bytes } from '../keys.ts'
 import { decodeChange, type Change } from './change.ts'
 import { decodeStoredEntry, encodeChangeBatch, encodeStoredEntry, FRAME_CHANGES, type SignedChange, type StoredEntry } from './entry.ts'
 import type { VersionVector } from './version-vector.ts'
@@ -34,9 +34,6 @@ export interface Batch {
   count: number
 }
 
-function hexOf (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
 
 export class ChangeLog {
   readonly #heads = new Map<string, Head>()
