@@ -36,3 +36,18 @@ export async function median (rounds: number, fn: () => Promise<number> | number
 export function perSecond (count: number, ms: number): number {
   return Math.round(count / (ms / 1000))
 }
+
+/**
+ * Runs the measurements in turns (a, b, c, a, b, c, …) and returns each one's median, so
+ * that a change of load on a shared machine hits them alike instead of one of them.
+ */
+export async function interleaved (rounds: number, fns: ReadonlyArray<() => Promise<number> | number>): Promise<number[]> {
+  const values: number[][] = fns.map(() => [])
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < fns.length; k++) values[k]!.push(await fns[k]!())
+  }
+  return values.map((v) => {
+    v.sort((a, b) => a - b)
+    return v[Math.floor(v.length / 2)]!
+  })
+}

@@ -26,7 +26,7 @@ import { identityFromSeed } from '../engine/crypto/identity.ts'
 import { BlazeNode } from '../node/blaze-node.ts'
 import { createHost, type Host } from '../node/host.ts'
 import { bugRecord } from './fixtures.ts'
-import { compare, median, perSecond, report, type Result } from './report.ts'
+import { compare, interleaved, median, perSecond, report, type Result } from './report.ts'
 import { catchup as sqliteCatchup } from './sqlite-baseline.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
@@ -307,6 +307,10 @@ export async function run (): Promise<void> {
   progress(`catchup: writing ${CATCHUP_CHANGES} single-op changes on A (${CONCURRENT} concurrent inserts at a time)`)
   const a = await replica()
   let catchup: number
+  let sqliteRate: number
+  // the same documents for the sqlite baseline, as JSON
+  const ids = Array.from({ length: CATCHUP_CHANGES }, (_, n) => `item-${String(n).padStart(12, '0')}`)
+  const docs = ids.map((id, n) => JSON.stringify({ id, n, s: 'small' }))
   try {
     const c = a.db.collection('items')
     const t = performance.now()
@@ -314,8 +318,14 @@ export async function run (): Promise<void> {
       await Promise.all(Array.from({ length: CONCURRENT }, async (_, k) => await c.insert({ n: i + k, s: 'small' })))
     }
     progress(`  written in ${(performance.now() - t).toFixed(0)} ms`)
-    progress(`catchup: a new replica B catches up over TCP loopback, ${CATCHUP_ROUNDS} rounds`)
-    catchup = await median(CATCHUP_ROUNDS, async () => await catchupRound(a.db))
+    progress(`catchup: a new replica B catches up over TCP loopback, ${CATCHUP_ROUNDS} rounds, in turns with sqlite.catchup (the same documents as JSON over a plain TCP socket into node:sqlite)`)
+    ;[catchup, sqliteRate] = await interleaved(CATCHUP_ROUNDS, [
+      async () => await catchupRound(a.db),
+      async () => {
+        const dir = tmp()
+        try { return await sqliteCatchup(dir.path, ids, docs) } finally { dir.done() }
+      }
+    ]) as [number, number]
   } finally {
     await a.close()
   }
@@ -337,13 +347,6 @@ export async function run (): Promise<void> {
   report(baseMessages)
   const catchupNote = `${CATCHUP_CHANGES} single-op changes, from B's node start to B durably covering A's version vector; median of ${CATCHUP_ROUNDS}`
   compare({ bench: 'sync.catchup', value: catchup, unit: 'changes/s', goal: 150_000, note: catchupNote }, baseMessages)
-  progress(`sqlite.catchup: ${CATCHUP_CHANGES} JSON documents over a plain TCP socket into node:sqlite, ${CATCHUP_ROUNDS} rounds`)
-  const ids = Array.from({ length: CATCHUP_CHANGES }, (_, n) => `item-${String(n).padStart(12, '0')}`)
-  const docs = ids.map((id, n) => JSON.stringify({ id, n, s: 'small' }))
-  const sqliteRate = await median(CATCHUP_ROUNDS, async () => {
-    const dir = tmp()
-    try { return await sqliteCatchup(dir.path, ids, docs) } finally { dir.done() }
-  })
   const baseSqlite: Result = { bench: 'sqlite.catchup', value: sqliteRate, unit: 'rows/s', note: 'the same documents as JSON over a plain loopback TCP socket, inserted into node:sqlite (WAL, synchronous=FULL), one transaction per received chunk' }
   report(baseSqlite)
   compare({ bench: 'sync.catchup', value: catchup, unit: 'changes/s', goal: 150_000, note: catchupNote }, baseSqlite)
