@@ -26,12 +26,13 @@ function damaged (cause?: unknown): BlazeError {
   return new CorruptionError('a stored document does not decode; the data file is damaged — restore from a replica or backup', cause === undefined ? undefined : { cause })
 }
 
-/** `n` as 8 bytes big-endian at `at` (without a DataView per call). */
+const scratch = new Uint8Array(8)
+const scratchView = new DataView(scratch.buffer)
+
+/** `n` as 8 bytes big-endian at `at` (through one shared DataView: no BigInt arithmetic). */
 function writeU64 (out: Uint8Array, at: number, n: bigint): void {
-  const hi = Number(n >> 32n)
-  const lo = Number(n & 0xffff_ffffn)
-  out[at] = hi >>> 24; out[at + 1] = (hi >>> 16) & 0xff; out[at + 2] = (hi >>> 8) & 0xff; out[at + 3] = hi & 0xff
-  out[at + 4] = lo >>> 24; out[at + 5] = (lo >>> 16) & 0xff; out[at + 6] = (lo >>> 8) & 0xff; out[at + 7] = lo & 0xff
+  scratchView.setBigUint64(0, n)
+  out.set(scratch, at)
 }
 
 export function encodeState (table: StructureTable, state: readonly Register[]): Uint8Array {
