@@ -91,7 +91,7 @@ function randomIndexes (count: number): number[] {
 export async function run (): Promise<void> {
   const order = randomIndexes(100_000)
 
-  progress(`insert: ${N} bug records in transactions of ${TX}, ${ROUNDS} rounds each, in turns with lmdb.put and sqlite.insert`)
+  progress(`insert: ${N} bug records in transactions of ${TX}, ${ROUNDS} rounds each after a warm-up round, in turns with lmdb.put and sqlite.insert`)
   const [insert, put, sqliteInsert] = await interleaved(ROUNDS, [
     async () => await withDb(engineInsert),
     async () => await withLmdb(lmdbPut),
