@@ -21,6 +21,8 @@ export interface PreparedDir {
   identity: Identity
   /** LMDB encryption key, when the directory is encrypted */
   storeKey?: string
+  /** the key small files are sealed with, when the directory is encrypted */
+  sealKey?: Uint8Array
   storePath: string
 }
 
@@ -88,7 +90,7 @@ export function prepareDataDir (dir: string, passphrase: string | undefined, ran
     const out = Buffer.concat([Buffer.from(IDENTITY_MAGIC), Buffer.of(1, sealKey === undefined ? 0 : 1), body])
     writeFileAtomic(identityPath, out, 0o600)
   }
-  return storeKey === undefined ? { identity, storePath } : { identity, storeKey, storePath }
+  return storeKey === undefined || sealKey === undefined ? { identity, storePath } : { identity, storeKey, sealKey, storePath }
 }
 
 function readIdentity (path: string, sealKey: Uint8Array | undefined): Uint8Array {

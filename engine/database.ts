@@ -25,6 +25,7 @@ import { Committer } from './commit/committer.ts'
 import { decodeChangeBatch, encodeChangeBatch, FRAME_CHANGES } from './log/entry.ts'
 import type { Batch } from './log/change-log.ts'
 import type { Replica } from './replica.ts'
+import { backupKey, writeBackup, type Progress } from './backup.ts'
 import type { VersionVector } from './log/version-vector.ts'
 import { metaKey, PREFIX, prefixRange } from './keys.ts'
 import { ROLES, type Op, type Role } from './log/change.ts'
@@ -33,6 +34,15 @@ import { DatabaseClosedError, InvalidArgumentError, InvalidChangeError } from '.
 export type { OpenOptions } from './open.ts'
 
 export type ChangeListener = (event: ChangeEvent) => void
+
+/** What a query was, for timings. */
+export type QueryKind = 'find' | 'page' | 'aggregate' | 'search' | 'explain'
+
+/** Timings for metrics (node/metrics.ts): each local write, from the call until durable, and each query. */
+export interface DatabaseObserver {
+  write?: (seconds: number, ok: boolean) => void
+  query?: (kind: QueryKind, seconds: number) => void
+}
 
 export interface Stats {
   changesLocal: number
@@ -52,6 +62,7 @@ export class Database implements Replica {
   private readonly writer: LocalWriter
   private readonly applier: RemoteApplier
   private readonly listeners = new Set<ChangeListener>()
+  private readonly observers = new Set<DatabaseObserver>()
   private readonly direct: DirectBackend
   private readonly collections = new Map<string, Collection>()
   private readonly context: CollectionContext
@@ -59,9 +70,12 @@ export class Database implements Replica {
   private readonly counters = { local: 0, remote: 0 }
   private closed = false
 
+  private readonly location: { path: string, sealKey?: Uint8Array } | undefined
+
   /** @internal use `open()` */
-  constructor (core: Core, makeId: () => string, release: () => void) {
+  constructor (core: Core, makeId: () => string, release: () => void, location?: { path: string, sealKey?: Uint8Array }) {
     this.core = core
+    this.location = location
     this.id = hexOf(core.dbId)
     this.peerId = core.identity.peerId
     this.committer = new Committer(core)
@@ -71,10 +85,13 @@ export class Database implements Replica {
       makeId,
       catalog: this.catalog,
       collection: (name) => this.collection(name),
-      subscribe: (listener) => this.subscribe(listener)
+      subscribe: (listener) => this.subscribe(listener),
+      time: (kind, fn) => this.time(kind, fn)
     }
     this.release = release
-    this.writer = new LocalWriter(core, this.committer, (events) => this.emit(events))
+    this.writer = new LocalWriter(core, this.committer, (events) => this.emit(events), (seconds, ok) => {
+      for (const o of this.observers) o.write?.(seconds, ok)
+    })
     this.applier = new RemoteApplier(core, this.committer, (events) => this.emit(events))
     this.direct = new DirectBackend(core, this.writer)
   }
@@ -171,6 +188,23 @@ export class Database implements Replica {
   /** The indexes declared on this replica. */
   indexes (): Array<{ collection: string, name: string, fields: string[] }> { return this.catalog.list() }
 
+  /** Hears the timing of every local write and query (for metrics). Returns a function that stops it. */
+  observe (observer: DatabaseObserver): () => void {
+    this.observers.add(observer)
+    return () => { this.observers.delete(observer) }
+  }
+
+  private time<T> (kind: QueryKind, fn: () => T): T {
+    if (this.observers.size === 0) return fn()
+    const start = performance.now()
+    try {
+      return fn()
+    } finally {
+      const seconds = (performance.now() - start) / 1000
+      for (const o of this.observers) o.query?.(kind, seconds)
+    }
+  }
+
   /** Calls `listener` for every applied change, local or remote. Returns an unsubscribe. */
   subscribe (listener: ChangeListener): () => void {
     this.listeners.add(listener)
@@ -183,8 +217,14 @@ export class Database implements Replica {
   /** For each author, the first seq still in this replica's log (1 until the log is truncated). */
   horizon (): VersionVector { return this.core.log.horizon(this.core.store) }
 
-  /** The log's size: entries and bytes (a scan). */
-  logStats (): { entries: number, bytes: number } { return this.core.log.size(this.core.store) }
+  /** How far a peer that holds `vv` is behind this replica: changes it lacks, and the age of the oldest (seconds). */
+  lagOf (vv: VersionVector, nowMs = Date.now()): { changes: number, seconds: number } {
+    const { changes, ms } = this.core.log.lag(this.core.store, vv, nowMs)
+    return { changes, seconds: ms / 1000 }
+  }
+
+  /** The log's size: entries and their stored bytes. */
+  logStats (): { entries: number, bytes: number } { return this.core.log.size() }
 
   /**
    * The signed changes this replica has beyond `vv`, as one frame for `applyChanges`. Each
@@ -261,6 +301,40 @@ export class Database implements Replica {
       held: this.applier.heldCount(),
       authors: this.core.log.authors
     }
+  }
+
+  /**
+   * Writes a backup of this replica to `file`: the store as of one snapshot, the identity and
+   * key parameters, encrypted when the directory is (restore with `restoreBackup`). Writes
+   * go on meanwhile; the backup holds what had committed when it started.
+   */
+  async backup (file: string, options: { onProgress?: Progress } = {}): Promise<{ entries: number, bytes: number }> {
+    this.checkOpen()
+    const location = this.location
+    if (location === undefined) throw new InvalidArgumentError('an in-memory database has no data directory to back up; open it with { path }')
+    await this.committer.idle()
+    const snapshot = this.core.store.snapshot()
+    try {
+      return writeBackup({
+        file,
+        dir: location.path,
+        dbId: this.id,
+        reader: snapshot,
+        entries: this.core.store.count({}),
+        ...(location.sealKey === undefined ? {} : { key: backupKey(location.sealKey) }),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress })
+      })
+    } finally {
+      snapshot.release()
+    }
+  }
+
+  /** Resolves once the store has durably taken a write now (a health check); rejects with why not. */
+  async probe (): Promise<void> {
+    this.checkOpen()
+    const at = new Uint8Array(8)
+    new DataView(at.buffer).setFloat64(0, Date.now())
+    await this.committer.run((txn) => { txn.put(metaKey('probe'), at) })
   }
 
   /** @internal the device identity, for the node's libp2p peer key */

@@ -10,7 +10,7 @@
  * await db.close()
  */
 export { open, Database } from './database.ts'
-export type { OpenOptions, ChangeListener, Stats } from './database.ts'
+export type { OpenOptions, ChangeListener, Stats, DatabaseObserver, QueryKind } from './database.ts'
 export type { Collection, Document, Filter, FindOptions, Join } from './db/collection.ts'
 export type { SearchHit } from './fulltext/index.ts'
 export type { AggregateRow, AggregateSpec, Explanation, Page, QueryBuilder, QuerySpec, SortInput } from './query/index.ts'
@@ -21,4 +21,5 @@ export type { Replica } from './replica.ts'
 export type { Batch } from './log/change-log.ts'
 export type { PeerIdString } from './crypto/identity.ts'
 export type { Role } from './log/change.ts'
+export { restoreBackup } from './backup.ts'
 export * from './errors.ts'

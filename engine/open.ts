@@ -72,6 +72,7 @@ export async function open (options: OpenOptions = {}): Promise<Database> {
   let identity: Identity
   let release = (): void => {}
   let record: { dbId: string } | undefined
+  let location: { path: string, sealKey?: Uint8Array } | undefined
   const path = options.path
   if (path === undefined) {
     store = new MemoryStore()
@@ -94,6 +95,7 @@ export async function open (options: OpenOptions = {}): Promise<Database> {
       throw error
     }
     identity = prepared.identity
+    location = prepared.sealKey === undefined ? { path } : { path, sealKey: prepared.sealKey }
   }
   if (options.wrapStore !== undefined) store = options.wrapStore(store)
   try {
@@ -116,19 +118,19 @@ export async function open (options: OpenOptions = {}): Promise<Database> {
       if (path !== undefined && record === undefined) writeDatabaseRecord(path, dbId)
       const core = new Core(store, table, identity, stored.slice(), clock)
       restoreClock(core)
-      return new Database(core, makeId, release)
+      return new Database(core, makeId, release, location)
     }
     if (record !== undefined) throw missingStore(path!, record.dbId)
     let db: Database
     if (options.dbId !== undefined) {
       const dbId = parseDbId(options.dbId)
       await store.transact((txn) => { txn.put(metaKey('db'), dbId) })
-      db = new Database(new Core(store, table, identity, dbId, clock), makeId, release)
+      db = new Database(new Core(store, table, identity, dbId, clock), makeId, release, location)
     } else {
       // a new database: its id commits to the owner's key, so any replica can check the genesis
       const nonce = random(16)
       const dbId = sha256(identity.publicKey, nonce).slice(0, 16)
-      db = new Database(new Core(store, table, identity, dbId, clock), makeId, release)
+      db = new Database(new Core(store, table, identity, dbId, clock), makeId, release, location)
       await db.writeGenesis(nonce)
     }
     if (path !== undefined) writeDatabaseRecord(path, db.id)

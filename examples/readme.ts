@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { open } from 'blazedb'
+import { open } from '../engine/index.ts' // in your project: import { open } from 'blazedb'
 
 const dir = mkdtempSync(join(tmpdir(), 'blazedb-example-'))
 try {

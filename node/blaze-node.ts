@@ -5,12 +5,19 @@
  * One session per peer pair: the side with the smaller peer id opens the sync stream; the
  * other answers. Non-members are refused at the Noise handshake (connection gater) and
  * again by the sync protocol.
+ *
+ * Members it has no address for (or whose addresses fail) are dialled through the relays it
+ * is connected to, by peer id (relay.ts): at start, when a relay is met, on a grant, and on
+ * every retry. Sync runs on relayed connections, limited ones included.
  */
 import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
-import { PROTOCOL, SyncSession } from '../protocols/sync/index.ts'
-import { createHost, type Host, type HostLimits } from './host.ts'
+import { PeerRateLimiter, type PeerRateStats, PROTOCOL, refuseSession, SyncRateLimitedError, SyncSession } from '../protocols/sync/index.ts'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
+import { createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits } from './host.ts'
+import { connectedRelays, dialMember } from './relay.ts'
+import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
 
 export interface BlazeNodeOptions {
   db: Database
@@ -21,6 +28,13 @@ export interface BlazeNodeOptions {
   /** LAN discovery; default true */
   mdns?: boolean
   limits?: HostLimits
+  /**
+   * also run a circuit-relay-v2 server, so members that cannot dial each other connect
+   * through this node (an always-on Pi); default false. Every node uses the relays it meets.
+   */
+  relay?: boolean
+  /** per-peer limits: connections, frames/bytes per second, sessions per minute, send timeout (node/peer-limits.ts) */
+  peerLimits?: PeerLimits
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -33,11 +47,18 @@ export interface NodeStats {
   applied: number
   bytesIn: number
   bytesOut: number
+  /** read-side bytes the sessions hold now (received, not yet handled), and the most one session ever held */
+  readBufferedBytes: number
+  readBufferPeakBytes: number
+  /** connections refused or pruned by the per-address / per-peer limits */
+  connections: GuardStats
 }
 
 /**
  * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
- * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
+ * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }),
+ * `session:refused` (detail: { peer, error }: too many sessions), `session:blocked` (detail: { peer }:
+ * our send buffer to it is full), `session:throttled` (detail: { peer, waitMs }: its rate buckets are empty).
  */
 export class BlazeNode extends EventTarget {
   readonly db: Database
@@ -53,11 +74,18 @@ export class BlazeNode extends EventTarget {
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
+  private readonly guard: ConnectionGuard
+  private readonly limiter: PeerRateLimiter
+  private readonly sendTimeoutMs: number | undefined
+  private readPeak = 0
 
-  private constructor (db: Database, host: Host, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: Host, guard: ConnectionGuard, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
+    this.guard = guard
+    this.limiter = new PeerRateLimiter(options.peerLimits)
+    this.sendTimeoutMs = options.peerLimits?.sendTimeoutMs
     this.backoffMs = options.backoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000
     this.log = options.log ?? (() => {})
@@ -66,26 +94,42 @@ export class BlazeNode extends EventTarget {
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
+    const guard = new ConnectionGuard(options.peerLimits, options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (line) => { options.log?.(line) })
     const host = await createHost({
+      guard: guard.gater,
       identity: db.deviceIdentity(),
       dbId: db.id,
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
       allowPeer: (peer) => node?.mayConnect(peer) ?? true,
+      relay: options.relay ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
-    node = new BlazeNode(db, host, options)
+    node = new BlazeNode(db, host, guard, options)
+    guard.attach(host)
     await node.wire()
     return node
   }
 
   private async wire (): Promise<void> {
     const host = this.host
-    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    // sync also runs over relayed connections (limited ones too, when a relay sets limits)
+    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true })
     host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
     host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
     host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
+    // a relay we just met can forward to members we have no address for; and once we hold a
+    // reservation, members that tried us through it before we had one can be reached now
+    host.addEventListener('peer:identify', (e) => {
+      if (e.detail.protocols.includes(RELAY_V2_HOP_CODEC)) void this.dialKnownMembers()
+    })
+    let reserved = 0
+    host.addEventListener('self:peer:update', () => {
+      const now = this.multiaddrs().filter((a) => a.includes('/p2p-circuit')).length
+      if (now > reserved) void this.dialKnownMembers()
+      reserved = now
+    })
     // a new grant may admit a peer we already know: try it
     this.unsubscribe = this.db.subscribe((event) => {
       if (event.ops.some((op) => op.op === 'grant')) void this.dialKnownMembers()
@@ -98,6 +142,7 @@ export class BlazeNode extends EventTarget {
     }, 5_000)
     this.heldTimer.unref()
     await host.start()
+    void this.dialKnownMembers()
   }
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */
@@ -114,8 +159,26 @@ export class BlazeNode extends EventTarget {
   peers (): string[] { return [...this.sessions.keys()] }
 
   stats (): NodeStats {
-    return { peers: this.peers(), rejected: { ...this.counters.rejected }, applied: this.counters.applied, bytesIn: this.counters.bytesIn, bytesOut: this.counters.bytesOut }
+    let buffered = 0
+    for (const s of this.sessions.values()) {
+      const r = s.readBuffer()
+      buffered += r.buffered
+      this.readPeak = Math.max(this.readPeak, r.peak)
+    }
+    return {
+      peers: this.peers(),
+      rejected: { ...this.counters.rejected },
+      applied: this.counters.applied,
+      bytesIn: this.counters.bytesIn,
+      bytesOut: this.counters.bytesOut,
+      readBufferedBytes: buffered,
+      readBufferPeakBytes: this.readPeak,
+      connections: this.guard.stats()
+    }
   }
+
+  /** What the per-peer rate limits let through from `peer`, and how often they held it back. */
+  rateStats (peer: string): PeerRateStats { return this.limiter.stats(peer) }
 
   private onDiscovered (info: PeerInfo): void {
     const peer = info.id.toString()
@@ -132,7 +195,7 @@ export class BlazeNode extends EventTarget {
   private async dial (peer: PeerId): Promise<void> {
     if (this.stopped) return
     try {
-      await this.host.dial(peer, { signal: AbortSignal.timeout(10_000) })
+      await dialMember(this.host, peer, { signal: AbortSignal.timeout(10_000) })
       this.retries.delete(peer.toString())
     } catch (error) {
       this.log(`dial ${peer.toString()} failed: ${String((error as Error).message ?? error)}`)
@@ -157,8 +220,10 @@ export class BlazeNode extends EventTarget {
   }
 
   private async dialKnownMembers (): Promise<void> {
+    if (this.stopped) return
     for (const { peerId } of this.db.members.list()) {
-      if (peerId === this.peerId || this.sessions.has(peerId)) continue
+      if (this.stopped) return
+      if (peerId === this.peerId || this.sessions.has(peerId) || this.opening.has(peerId)) continue
       const id = peerIdFromString(peerId)
       if (this.host.getConnections(id).length > 0) {
         if (this.peerId < peerId) void this.openSession(id)
@@ -166,10 +231,11 @@ export class BlazeNode extends EventTarget {
       }
       try {
         const known = await this.host.peerStore.get(id)
-        if (known.addresses.length > 0) void this.dial(id)
+        if (known.addresses.length > 0) { void this.dial(id); continue }
       } catch {
-        // never seen: discovery will bring it
+        // never seen: a relay may know it, else discovery will bring it
       }
+      if ((await connectedRelays(this.host, id)).length > 0) void this.dial(id)
     }
   }
 
@@ -183,7 +249,7 @@ export class BlazeNode extends EventTarget {
     if (this.stopped || this.sessions.has(key) || this.opening.has(key) || !this.mayConnect(key)) return
     this.opening.add(key)
     try {
-      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
       this.run(key, stream as unknown as Stream)
     } catch (error) {
       this.log(`opening sync with ${key} failed: ${String((error as Error).message ?? error)}`)
@@ -195,6 +261,14 @@ export class BlazeNode extends EventTarget {
 
   private onInbound (stream: Stream, connection: Connection): void {
     const key = connection.remotePeer.toString()
+    // a peer reopening sessions in a loop would make us re-read and re-send the log each time
+    if (!this.limiter.admitSession(key)) {
+      const error = new SyncRateLimitedError(`${key} opened more than ${this.limiter.sessionsPerMinute} sync sessions in a minute; retry later, with backoff`)
+      this.log(`refused a sync session from ${key}: ${error.message}`)
+      this.dispatchEvent(new CustomEvent('session:refused', { detail: { peer: key, error } }))
+      void refuseSession(stream, error)
+      return
+    }
     const old = this.sessions.get(key)
     // the opener (smaller id) starts afresh, e.g. after its session died: replace ours
     if (old !== undefined) void old.close()
@@ -206,7 +280,11 @@ export class BlazeNode extends EventTarget {
       db: this.db,
       stream,
       remotePeer: peer,
+      limiter: this.limiter,
+      ...(this.sendTimeoutMs === undefined ? {} : { sendTimeoutMs: this.sendTimeoutMs }),
       observer: {
+        sendBlocked: () => { this.dispatchEvent(new CustomEvent('session:blocked', { detail: { peer } })) },
+        throttled: (_p, waitMs) => { this.dispatchEvent(new CustomEvent('session:throttled', { detail: { peer, waitMs } })) },
         applied: (result) => {
           this.counters.applied += result.applied
           if (result.applied > 0) this.log(`applied ${result.applied} change(s) from ${peer}`)
@@ -224,6 +302,7 @@ export class BlazeNode extends EventTarget {
     this.log(`sync with ${peer} started`)
     this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
     void session.done.then(() => {
+      this.readPeak = Math.max(this.readPeak, session.readBuffer().peak)
       if (this.sessions.get(peer) === session) this.sessions.delete(peer)
       this.log(`sync with ${peer} ended${session.error === undefined ? '' : `: ${session.error.message}`}`)
       this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error: session.error } }))

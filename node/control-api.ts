@@ -5,7 +5,7 @@
  *
  * | method | path      | body / query                | answer                                  |
  * |--------|-----------|-----------------------------|-----------------------------------------|
- * | GET    | /status   |                             | { peerId, dbId, peers, versionVector, stateHash, addresses, rejected } |
+ * | GET    | /status   |                             | { peerId, dbId, peers, versionVector, stateHash, addresses, rejected, connections } |
  * | POST   | /put      | { collection, doc }         | { id }                                  |
  * | GET    | /get      | ?collection=&id=            | the document, or 404                    |
  * | POST   | /members  | { peerId, role }            | { ok: true }                            |
@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../engine/data-dir.ts'
 import { BlazeError } from '../engine/errors.ts'
 import type { Role } from '../engine/index.ts'
 import type { BlazeNode } from './blaze-node.ts'
+import { isRelayed } from './relay.ts'
 
 export interface ControlInfo { port: number, token: string, pid: number }
 
@@ -37,7 +38,9 @@ export function status (node: BlazeNode): Record<string, unknown> {
     addresses: node.multiaddrs(),
     versionVector: node.db.versionVector(),
     stateHash: node.db.stateHash(),
-    rejected: node.stats().rejected
+    rejected: node.stats().rejected,
+    // how each peer is reached: a relayed connection's address holds /p2p-circuit
+    connections: node.host.getConnections().map((c) => ({ peer: c.remotePeer.toString(), address: c.remoteAddr.toString(), relayed: isRelayed(c) }))
   }
 }
 

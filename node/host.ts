@@ -1,30 +1,39 @@
 /**
- * The libp2p host of a BlazeDB node: TCP, Noise, Yamux, identify, ping, mDNS (on by
- * default, one service tag per database so only its replicas find each other), bootstrap
- * addresses, the device identity as the peer key, and limits that keep a busy or hostile
- * peer from taking the node down.
+ * The libp2p host of a BlazeDB node: TCP (announcing its interfaces' addresses, link-local
+ * and public ones included, never loopback to others: see addresses.ts), the circuit-relay
+ * transport and DCUtR (relay.ts), Noise, Yamux, identify, ping, mDNS (on by default, one
+ * service tag per database so only its replicas find each other), bootstrap addresses, the
+ * device identity as the peer key, an optional circuit-relay server (`relay`), and limits
+ * that keep a busy or hostile peer from taking the node down.
  */
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { bootstrap } from '@libp2p/bootstrap'
+import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import type { Identity } from '../engine/crypto/identity.ts'
+import { InterfaceAddresses } from './addresses.ts'
+import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
+
+export const DEFAULT_MAX_CONNECTIONS = 64
 
 export interface HostLimits {
   /** most open connections; default 64 */
   maxConnections?: number
   /** inbound connections accepted per second from one host; default 10 (libp2p's 5 is too few for a cluster test) */
   inboundPerHostPerSecond?: number
-  /** inbound connections still upgrading; default 16 */
+  /** inbound connections still upgrading, from all addresses (peer-limits.ts caps each address); default 64 */
   maxPendingInbound?: number
-  /** ms for a new inbound connection to finish its handshakes; default 10 s */
+  /** ms for a new inbound connection to finish its handshakes; default 3 s (an idle half-open socket holds a slot this long) */
   upgradeTimeoutMs?: number
+  /** largest yamux receive window per stream: what a peer may send us before we read; default 2 MiB */
+  maxStreamWindowBytes?: number
   /** ms between liveness pings on each connection; a failed ping closes it; default 10 s */
   pingIntervalMs?: number
 }
@@ -38,9 +47,20 @@ export interface HostOptions {
   /** decides whether a peer may connect at all (members only, once membership is known) */
   allowPeer: (peerId: string) => boolean
   limits?: HostLimits
+  /** also run a circuit-relay-v2 server for the members (the Pi); default false */
+  relay?: boolean
+  /** reserve a slot on relays this node meets (listen on /p2p-circuit); default true unless `relay` */
+  useRelays?: boolean
+  /** more gater checks (per-address and per-peer limits, node/peer-limits.ts); a connection is refused if either refuses */
+  guard?: Pick<ConnectionGater, 'denyInboundConnection' | 'denyInboundUpgradedConnection'>
 }
 
+/** yamux's own read buffer must hold a whole receive window, or a peer respecting the window gets reset while we are paused */
+const MAX_READ_BUFFER_BYTES = 4 * 1024 * 1024
+
 export type Host = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+
+type Services = NonNullable<Libp2pOptions['services']>
 
 export async function createHost (options: HostOptions): Promise<Host> {
   const raw = new Uint8Array(64)
@@ -53,28 +73,42 @@ export async function createHost (options: HostOptions): Promise<Host> {
     denyInboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     // loopback and LAN addresses are the point of this database
-    denyDialMultiaddr: () => false
+    denyDialMultiaddr: () => false,
+    // a relay serves members only: reservations, and circuits between two members
+    denyInboundRelayReservation: (peer: PeerId) => !options.allowPeer(peer.toString()),
+    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !options.allowPeer(source.toString()) || !options.allowPeer(destination.toString()),
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !options.allowPeer(remote.toString()),
+    denyInboundConnection: async (maConn: MultiaddrConnection) => await options.guard?.denyInboundConnection?.(maConn) ?? false,
+    denyInboundUpgradedConnection: async (peer: PeerId, maConn: MultiaddrConnection) => await options.guard?.denyInboundUpgradedConnection?.(peer, maConn) ?? false
   }
+  const window = Math.min(limits.maxStreamWindowBytes ?? 2 * 1024 * 1024, MAX_READ_BUFFER_BYTES)
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
   if (options.mdns) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
+  const relay = options.relay ?? false
+  const useRelays = options.useRelays ?? !relay
+  const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr() }
+  if (relay) services.relay = relayServer()
+  const announce = new InterfaceAddresses(peerIdFromPrivateKey(privateKey).toString())
+  const listen = useRelays && !options.listen.includes(CIRCUIT_LISTEN) ? [...options.listen, CIRCUIT_LISTEN] : options.listen
   const host = await createLibp2p({
     privateKey,
-    addresses: { listen: options.listen },
-    transports: [tcp()],
+    addresses: { listen, announceFilter: announce.announceFilter },
+    transports: [announce.tcp(), relayTransport()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // a paused stream (we are handling a frame) grants no window: the peer stops after `window` bytes
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: Math.max(window, 256 * 1024), maxReadBufferLength: MAX_READ_BUFFER_BYTES } })],
     peerDiscovery: discovery,
     connectionGater: gater,
     connectionManager: {
-      maxConnections: limits.maxConnections ?? 64,
+      maxConnections: limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       inboundConnectionThreshold: limits.inboundPerHostPerSecond ?? 10,
-      maxIncomingPendingConnections: limits.maxPendingInbound ?? 16,
-      inboundUpgradeTimeout: limits.upgradeTimeoutMs ?? 10_000
+      maxIncomingPendingConnections: limits.maxPendingInbound ?? 64,
+      inboundUpgradeTimeout: limits.upgradeTimeoutMs ?? 3_000
     },
     // a peer that stops answering pings (gone, or stalled) loses its connection
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
-    services: { identify: identify(), ping: ping() }
+    services
   })
   return host as unknown as Host
 }

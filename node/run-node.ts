@@ -12,6 +12,8 @@ export interface RunOptions {
   listen: string[]
   bootstrap: string[]
   mdns: boolean
+  /** run a circuit-relay server for the members (`blaze start --relay`) */
+  relay?: boolean
   apiPort?: number
   /** extra text for humans after the ready line (stderr) */
   hint?: (db: Database, node: BlazeNode) => string
@@ -21,7 +23,7 @@ export async function runNode (options: RunOptions): Promise<void> {
   const passphrase = process.env.BLAZE_PASSPHRASE
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
   const log = (line: string): void => { process.stderr.write(`[blaze] ${line}\n`) }
-  const node = await BlazeNode.start({ db, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, log })
+  const node = await BlazeNode.start({ db, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, relay: options.relay ?? false, log })
   const api = await ControlApi.start(node, options.data, options.apiPort ?? 0)
   process.stdout.write(JSON.stringify({ status: 'ready', peerId: node.peerId, dbId: db.id, addresses: node.multiaddrs(), apiPort: api.info.port }) + '\n')
   if (options.hint !== undefined) process.stderr.write(options.hint(db, node) + '\n')

@@ -55,7 +55,7 @@ export class Committer {
     let shapeIds: number[] = []
     const result = await core.store.transact((txn) => {
       const out = job(txn, stage)
-      stage.log.write(txn)
+      stage.log.write(txn, core.log)
       shapeIds = []
       for (const shape of core.table.unpersisted()) {
         txn.put(shapeKey(shape.id), encode(shape.keys))

@@ -16,6 +16,7 @@ import type { Catalog } from './catalog.ts'
 import type { LocalWriter } from './local-writer.ts'
 import { checkName, checkPath, docBody, patchOps, stripUndefined } from './patch.ts'
 import type { ChangeEvent } from './core.ts'
+import type { QueryKind } from '../database.ts'
 import type { Access, AggregateRow, AggregateSpec, Doc as QueryDoc, DocSource, Explanation, Filter, Page, QueryBuilder, QueryPlan } from '../query/index.ts'
 import { chooseIndex, countGroups, idsIn, orderFor, orderKey } from '../index/indexes.ts'
 import { search, type SearchHit } from '../fulltext/index.ts'
@@ -193,6 +194,8 @@ export interface CollectionContext {
   /** another collection of the same database (and transaction, if any), for joins */
   collection: (name: string) => Collection
   subscribe: (listener: (event: ChangeEvent) => void) => () => void
+  /** runs a query, timing it for whoever observes the database */
+  time: <T>(kind: QueryKind, fn: () => T) => T
 }
 
 export class Collection implements Queryable {
@@ -242,6 +245,10 @@ export class Collection implements Queryable {
    * `search('sync crash', { limit: 10, filter: { status: 'open' } })` → [{ doc, score }, …]
    */
   search (text: string, options: { limit?: number, filter?: Filter, prefix?: boolean, index?: string, fields?: string[] } = {}): SearchHit[] {
+    return this.context.time('search', () => this.searchNow(text, options))
+  }
+
+  private searchNow (text: string, options: { limit?: number, filter?: Filter, prefix?: boolean, index?: string, fields?: string[] }): SearchHit[] {
     const { index: name, fields, ...rest } = options
     if (fields !== undefined) return search(this.source(), { ...rest, fields, query: text })
     const index = this.context.catalog.searchIndex(this.name, name)
@@ -370,19 +377,19 @@ export class Collection implements Queryable {
    * `find({ status: 'open' }, { sort: [{ path: 'votes', dir: 'desc' }], limit: 10, join: { from: 'users', localField: 'author' } })`.
    */
   find (filter: Filter = {}, options: FindOptions = {}): Document[] {
-    return find(this, filter, options) as Document[]
+    return this.context.time('find', () => find(this, filter, options) as Document[])
   }
 
   /** One page of results and the cursor of the next (stable while data changes). */
   findPage (filter: Filter = {}, options: Omit<FindOptions, 'join'> = {}): Page {
-    return findPage(this, filter, options)
+    return this.context.time('page', () => findPage(this, filter, options))
   }
 
   /** The fluent form: `query().where('status', '==', 'open').orderBy('votes', 'desc').limit(20).run()`. */
   query (): QueryBuilder { return builder(this) }
 
   /** count/sum/avg/min/max, optionally per group: `aggregate({ groupBy: 'status', aggregates: { n: { count: true } } })`. */
-  aggregate (spec: AggregateSpec): AggregateRow[] { return aggregateOf(this, spec) }
+  aggregate (spec: AggregateSpec): AggregateRow[] { return this.context.time('aggregate', () => aggregateOf(this, spec)) }
 
   /** How a query runs: strategy, documents examined and returned. */
   explain (filter: Filter = {}, options: Omit<FindOptions, 'join'> = {}): Explanation { return explainFind(this, filter, options) }

@@ -47,16 +47,25 @@ export class LocalWriter {
   private scheduled: Promise<void> | undefined
   private closed = false
 
-  constructor (core: Core, committer: Committer, emit: (events: ChangeEvent[]) => void) {
+  private readonly timed: (seconds: number, ok: boolean) => void
+
+  /** `timed` hears how long each write took, from the call until durable (or failed). */
+  constructor (core: Core, committer: Committer, emit: (events: ChangeEvent[]) => void, timed: (seconds: number, ok: boolean) => void = () => {}) {
     this.core = core
     this.committer = committer
     this.emit = emit
+    this.timed = timed
   }
 
   write<T> (build: BuildOps<T>): Promise<T> {
     if (this.closed) return Promise.reject(new DatabaseClosedError('the database is closed; open it again to write'))
+    const start = performance.now()
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ build, resolve: resolve as (v: unknown) => void, reject })
+      this.queue.push({
+        build,
+        resolve: (v) => { this.timed((performance.now() - start) / 1000, true); resolve(v as T) },
+        reject: (e) => { this.timed((performance.now() - start) / 1000, false); reject(e) }
+      })
       this.scheduled ??= this.schedule()
     })
   }

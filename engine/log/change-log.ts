@@ -18,7 +18,7 @@
 import { encodeFrame } from '../codec/index.ts'
 import { peerIdFromPublicKey, type PeerIdString } from '../crypto/identity.ts'
 import type { StoreReader, StoreTxn } from '../store/types.ts'
-import { authorRange, headKey, hexOf, logKey, PREFIX, prefixRange, readU64, u64Bytes } from '../keys.ts'
+import { authorRange, headKey, hexOf, logKey, metaKey, PREFIX, prefixRange, readU64, u64Bytes } from '../keys.ts'
 import { decodeChange, type Change } from './change.ts'
 import { decodeStoredEntry, encodeChangeBatch, encodeStoredEntry, FRAME_CHANGES, type SignedChange, type StoredEntry } from './entry.ts'
 import type { VersionVector } from './version-vector.ts'
@@ -35,15 +35,27 @@ export interface Batch {
 }
 
 
+/** Where the log's size (entries ‖ bytes, u64 BE each) is kept, updated in every transaction that appends. */
+export const LOG_SIZE_KEY = metaKey('logsize')
+
 export class ChangeLog {
   readonly #heads = new Map<string, Head>()
   readonly #peerIds = new Map<string, PeerIdString>()
+  #entries = 0
+  #bytes = 0
 
-  /** Loads the committed heads. */
+  /** Loads the committed heads and size (counted once for logs written before the size was kept). */
   constructor (reader: StoreReader) {
     for (const { key, value } of reader.range(prefixRange(PREFIX.head))) {
       const author = key.slice(1)
       this.#heads.set(hexOf(author), { author, seq: readU64(value), hash: value.slice(8, 40) })
+    }
+    const size = reader.get(LOG_SIZE_KEY)
+    if (size !== undefined) {
+      this.#entries = readU64(size)
+      this.#bytes = readU64(size, 8)
+    } else {
+      for (const { value } of reader.range(prefixRange(PREFIX.log))) { this.#entries++; this.#bytes += value.length }
     }
   }
 
@@ -88,19 +100,33 @@ export class ChangeLog {
     return head.seq + 1
   }
 
+  /**
+   * How far `vv` is behind this log: the changes it lacks, and the age (ms, against `nowMs`)
+   * of the oldest of them — 0 and 0 when it has everything.
+   */
+  lag (reader: StoreReader, vv: VersionVector, nowMs: number): { changes: number, ms: number } {
+    let changes = 0
+    let oldest: number | undefined
+    for (const head of this.#heads.values()) {
+      const have = vv[this.peerIdOf(head.author)] ?? 0
+      if (have >= head.seq) continue
+      changes += head.seq - have
+      const first = this.entry(reader, head.author, have + 1)
+      if (first === undefined) continue
+      const ms = Number(decodeChange(first.bytes).hlc >> 16n)
+      if (oldest === undefined || ms < oldest) oldest = ms
+    }
+    return { changes, ms: oldest === undefined ? 0 : Math.max(0, nowMs - oldest) }
+  }
+
   /** One stored entry, or undefined. */
   entry (reader: StoreReader, author: Uint8Array, seq: number): StoredEntry | undefined {
     const raw = reader.get(logKey(author, seq))
     return raw === undefined ? undefined : decodeStoredEntry(raw)
   }
 
-  /** Number of entries and their bytes (a scan: for status, not for hot paths). */
-  size (reader: StoreReader): { entries: number, bytes: number } {
-    let entries = 0
-    let bytes = 0
-    for (const { value } of reader.range(prefixRange(PREFIX.log))) { entries++; bytes += value.length }
-    return { entries, bytes }
-  }
+  /** Entries in the log and their stored bytes, as committed. */
+  size (): { entries: number, bytes: number } { return { entries: this.#entries, bytes: this.#bytes } }
 
   /**
    * The changes beyond `vv`, as frames of about `maxBytes`, read from `reader` (a snapshot).
@@ -151,6 +177,8 @@ export class ChangeLog {
   /** Makes a committed stage's heads the log's. Call only after its transaction committed. */
   publish (stage: LogStage): void {
     for (const [key, head] of stage.moved) this.#heads.set(key, head)
+    this.#entries += stage.entries
+    this.#bytes += stage.bytes
   }
 }
 
@@ -166,6 +194,9 @@ export class LogStage {
    * last change, once it carries the group's signature) is encoded and stored once.
    */
   readonly #entries: Array<{ author: Uint8Array, seq: number, entry: StoredEntry }> = []
+  /** entries and bytes this stage adds to the log (counted by `write`) */
+  entries = 0
+  bytes = 0
 
   constructor (log: ChangeLog, parent?: LogStage) {
     this.#log = log
@@ -197,14 +228,26 @@ export class LogStage {
     for (const [key, head] of child.moved) this.moved.set(key, head)
   }
 
-  /** Stores the appended entries and the moved heads (once per transaction, not once per change). */
-  write (txn: StoreTxn): void {
-    for (const { author, seq, entry } of this.#entries) txn.put(logKey(author, seq), encodeStoredEntry(entry))
+  /** Stores the appended entries, the moved heads and the log's new size (once per transaction, not once per change). */
+  write (txn: StoreTxn, log: ChangeLog): void {
+    if (this.moved.size === 0) return
+    this.entries = this.#entries.length
+    this.bytes = 0
+    for (const { author, seq, entry } of this.#entries) {
+      const value = encodeStoredEntry(entry)
+      txn.put(logKey(author, seq), value)
+      this.bytes += value.length
+    }
     for (const h of this.moved.values()) {
       const value = new Uint8Array(40)
       value.set(u64Bytes(h.seq))
       value.set(h.hash, 8)
       txn.put(headKey(h.author), value)
     }
+    const size = log.size()
+    const value = new Uint8Array(16)
+    value.set(u64Bytes(size.entries + this.entries))
+    value.set(u64Bytes(size.bytes + this.bytes), 8)
+    txn.put(LOG_SIZE_KEY, value)
   }
 }

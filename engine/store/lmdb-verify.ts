@@ -22,7 +22,8 @@ export interface VerifyReport {
   entries: number
 }
 
-const CHILD = fileURLToPath(new URL('./lmdb-verify-child.ts', import.meta.url))
+// beside this file: .ts in a checkout, .js once built into dist/
+const CHILD = fileURLToPath(new URL(`./lmdb-verify-child.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url))
 /** the child's exit code for a BlazeError, reported as JSON on stdout */
 export const VERIFY_TYPED_ERROR_EXIT = 3
 

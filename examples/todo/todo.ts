@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { open, type Document } from 'blazedb'
+import { open, type Document } from '../../engine/index.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
 
 const { values } = parseArgs({

@@ -88,8 +88,9 @@ program.command('start')
   .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect, [])
   .option('--bootstrap <multiaddr>', 'address of a node to dial, with /p2p/PEERID (repeatable)', collect, [])
   .option('--no-mdns', 'do not discover peers on the LAN')
+  .option('--relay', 'also relay for members that cannot reach each other (an always-on node, e.g. a Pi)', false)
   .addOption(new Option('--api-port <n>', 'port of the local control API (default: any free port)').argParser((v) => Number.parseInt(v, 10)))
-  .action(async (opts: { data: string, listen: string[], bootstrap: string[], mdns: boolean, apiPort?: number }) => {
+  .action(async (opts: { data: string, listen: string[], bootstrap: string[], mdns: boolean, relay: boolean, apiPort?: number }) => {
     checkInitialised(opts.data)
     if (runningNode(opts.data) !== undefined) throw new CliError(`a node is already running on ${opts.data}`)
     await runNode({
@@ -97,6 +98,7 @@ program.command('start')
       listen: opts.listen.length > 0 ? opts.listen : ['/ip4/0.0.0.0/tcp/0'],
       bootstrap: opts.bootstrap,
       mdns: opts.mdns,
+      relay: opts.relay,
       ...(opts.apiPort === undefined ? {} : { apiPort: opts.apiPort })
     })
   })

@@ -26,8 +26,20 @@ export const MAX_FRAME_BYTES = 8 * 1024 * 1024
 if (MAX_FRAME_BYTES < BATCH_BYTES + SIGN_INTERVAL_BYTES + MAX_CHANGE_BYTES + 1024 * 1024) throw new Error('MAX_FRAME_BYTES must carry the largest batch the engine may send')
 /** the peer's hello must arrive within this */
 export const HELLO_TIMEOUT_MS = 10_000
-/** most frames per second accepted from one peer before it is cut off */
-export const MAX_FRAMES_PER_SECOND = 2_000
+/** frames per second accepted from one peer, across all its streams (rate-limit.ts); beyond it we stop reading */
+export const FRAMES_PER_SECOND = 2_000
+/** the frame bucket holds this many seconds' worth (bursts of small live pushes) */
+export const FRAME_BURST_SECONDS = 2
+/** bytes per second accepted from one peer, across all its streams; also the burst */
+export const BYTES_PER_SECOND = 32 * 1024 * 1024
+/** new inbound sync sessions per minute from one peer; a surplus one is refused with RATE_LIMITED */
+export const SESSIONS_PER_MINUTE = 10
+/** peers whose buckets are kept before idle (full) ones are forgotten */
+export const MAX_TRACKED_PEERS = 1_024
+/** our send buffer may stay full this long before the peer counts as not reading */
+export const SEND_TIMEOUT_MS = 30_000
+/** closing our side waits this long for buffered bytes to leave before the stream is reset */
+export const CLOSE_TIMEOUT_MS = 5_000
 
 /** wire error codes (ERROR frames) */
 export const ERROR_CODES = {

@@ -1,7 +1,13 @@
 /**
  * `/blazedb/sync/1.0.0`: version-vector handshake, delta catch-up both ways, live push of
- * every new change, acks. Runs over any stream with libp2p 3.x's `send`/`onDrain`/async
- * iteration, so tests drive it over in-memory stream pairs as well as real connections.
+ * every new change, acks. Runs over any libp2p 3.x message stream (`send`/`onDrain`, `message`
+ * events, `pause`/`resume`), so tests drive it over in-memory stream pairs as well as real connections.
+ *
+ * Against a hostile peer: reading is one frame at a time with the stream paused meanwhile
+ * (frame-reader.ts), so what a peer can make us hold is one frame plus one receive window;
+ * our writes never hold up our reads; a peer that stops reading is reset after the send
+ * timeout (SyncStalledError); frames, bytes and new sessions are limited per peer across
+ * all its streams (rate-limit.ts; a refused session gets RATE_LIMITED, refuse.ts).
  *
  * @example
  * const [a, b] = await streamPair()            // from @libp2p/utils
@@ -12,4 +18,7 @@
 export { SyncSession } from './session.ts'
 export type { SyncStream, SyncDatabase, SyncObserver, SyncSessionInit } from './session.ts'
 export { PROTOCOL, VERSION, FRAME, ERROR_CODES, MAX_FRAME_BYTES, BATCH_BYTES } from './constants.ts'
-export { SyncProtocolError, RemoteSyncError } from './errors.ts'
+export { SyncProtocolError, SyncStalledError, SyncRateLimitedError, RemoteSyncError } from './errors.ts'
+export { PeerRateLimiter, TokenBucket } from './rate-limit.ts'
+export type { PeerRateLimits, PeerRateStats } from './rate-limit.ts'
+export { refuseSession } from './refuse.ts'

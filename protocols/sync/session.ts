@@ -15,22 +15,29 @@
  * 5. Received batches are applied one at a time, in order (the engine verifies each:
  *    chain, signature, membership, drift); rejections are reported, never applied; after each
  *    batch an ACK carries our vector.
+ * 6. Reading applies backpressure (frame-reader.ts): one frame is read, handled, then the
+ *    next; while one is handled the stream is paused, so the peer's receive window stops it.
+ * 7. The reader never waits on our writes (sender.ts): ACK/NEED go out at once when the
+ *    stream can take them, else the latest one waits (coalesced, one frame). Only the pump
+ *    waits for the stream to empty. A send buffer that makes no progress for `sendTimeoutMs`
+ *    means the peer is not reading: the session ends with SyncStalledError, the stream is reset.
+ * 8. Frames and bytes are charged to the peer's buckets (rate-limit.ts), shared by all its
+ *    streams; an empty bucket pauses reading until it refills.
  */
-import { FrameDecoder, type Frame } from '../../engine/codec/index.ts'
+import type { Stream } from '@libp2p/interface'
+import type { Frame } from '../../engine/codec/index.ts'
 import type { ApplyResult, ChangeEvent, Rejection, Replica, VersionVector } from '../../engine/index.ts'
 import { mergeVectors } from '../../engine/log/version-vector.ts'
 import { BlazeError } from '../../engine/errors.ts'
-import { BATCH_BYTES, ERROR_CODES, FRAME, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_FRAMES_PER_SECOND, VERSION, type WireErrorCode } from './constants.ts'
-import { decodeError, decodeHello, decodeVector, encodeError, encodeHello, encodeVector } from './messages.ts'
+import { BATCH_BYTES, CLOSE_TIMEOUT_MS, ERROR_CODES, FRAME, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, SEND_TIMEOUT_MS, VERSION, type WireErrorCode } from './constants.ts'
+import { decodeError, decodeHello, decodeVector, encodeError, encodeHello } from './messages.ts'
 import { RemoteSyncError, SyncProtocolError } from './errors.ts'
+import { FrameReader } from './frame-reader.ts'
+import { PeerRateLimiter } from './rate-limit.ts'
+import { Sender } from './sender.ts'
 
-/** The part of a libp2p 3.x Stream the protocol needs (an in-memory pair can provide it too). */
-export interface SyncStream extends AsyncIterable<Uint8Array | { subarray: () => Uint8Array }> {
-  send (data: Uint8Array): boolean
-  onDrain (options?: { signal?: AbortSignal }): Promise<void>
-  close (): Promise<void>
-  abort (err: Error): void
-}
+/** The part of a libp2p 3.x Stream the protocol needs (an in-memory `streamPair` provides it too). */
+export type SyncStream = Pick<Stream, 'send' | 'onDrain' | 'close' | 'abort' | 'addEventListener' | 'removeEventListener' | 'pause' | 'resume' | 'readBufferLength' | 'writeBufferLength'>
 
 /** What the protocol needs of the database (the engine's narrow replication seam). */
 export type SyncDatabase = Replica
@@ -42,6 +49,10 @@ export interface SyncObserver {
   bytes?: (direction: 'in' | 'out', bytes: number) => void
   /** the peer's version vector as last learned */
   peerVector?: (peer: string, vv: VersionVector) => void
+  /** our send buffer to the peer is full (once per episode): we wait for it to drain */
+  sendBlocked?: (peer: string) => void
+  /** the peer's rate buckets are empty: reading pauses for `waitMs` */
+  throttled?: (peer: string, waitMs: number) => void
 }
 
 export interface SyncSessionInit {
@@ -53,8 +64,16 @@ export interface SyncSessionInit {
   maxFrameBytes?: number
   batchBytes?: number
   helloTimeoutMs?: number
+  /** the peer's rate buckets, shared by all its sessions (one limiter per node); default: a private one */
+  limiter?: PeerRateLimiter
+  /** frames per second of the private limiter when no `limiter` is given; default 2,000 */
   maxFramesPerSecond?: number
+  /** clock of the private limiter */
   now?: () => number
+  /** ms our send buffer may stay full before the peer counts as not reading; default 30 s */
+  sendTimeoutMs?: number
+  /** ms a close waits for our buffered bytes to leave before the stream is reset; default 5 s */
+  closeTimeoutMs?: number
   /** lets a non-member sync anyway (a device inside an open pairing window) */
   allowPeer?: (peer: string) => boolean
 }
@@ -69,8 +88,12 @@ export class SyncSession {
   private readonly observer: SyncObserver
   private readonly batchBytes: number
   private readonly maxFrameBytes: number
-  private readonly maxFramesPerSecond: number
-  private readonly now: () => number
+  private readonly limiter: PeerRateLimiter
+  private readonly closeTimeoutMs: number
+  private reader: FrameReader | undefined
+  private readonly sender: Sender
+  private throttleTimer: NodeJS.Timeout | undefined
+  private wakeThrottle: (() => void) | undefined
   private sent: VersionVector = {}
   private peerVv: VersionVector = {}
   private helloSeen = false
@@ -79,7 +102,6 @@ export class SyncSession {
   private dirty = false
   private scheduled = false
   private unsubscribe: (() => void) | undefined
-  private window = { start: 0, frames: 0 }
   private readonly allowPeer: ((peer: string) => boolean) | undefined
 
   constructor (init: SyncSessionInit) {
@@ -89,8 +111,17 @@ export class SyncSession {
     this.observer = init.observer ?? {}
     this.batchBytes = init.batchBytes ?? BATCH_BYTES
     this.maxFrameBytes = init.maxFrameBytes ?? MAX_FRAME_BYTES
-    this.maxFramesPerSecond = init.maxFramesPerSecond ?? MAX_FRAMES_PER_SECOND
-    this.now = init.now ?? Date.now
+    this.limiter = init.limiter ?? new PeerRateLimiter({ framesPerSecond: init.maxFramesPerSecond ?? FRAMES_PER_SECOND, ...(init.now === undefined ? {} : { now: init.now }) })
+    this.closeTimeoutMs = init.closeTimeoutMs ?? CLOSE_TIMEOUT_MS
+    this.sender = new Sender({
+      stream: this.stream,
+      remotePeer: this.remotePeer,
+      sendTimeoutMs: init.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+      onBytes: (n) => this.observer.bytes?.('out', n),
+      onBlocked: () => this.observer.sendBlocked?.(this.remotePeer),
+      // a stall, or the stream is gone: end with the reason the stream closed, if it did
+      onFailure: (error) => { this.reset(this.reader?.error ?? error) }
+    })
     this.allowPeer = init.allowPeer
     this.done = this.run(init.helloTimeoutMs ?? HELLO_TIMEOUT_MS)
   }
@@ -98,17 +129,34 @@ export class SyncSession {
   /** The peer's version vector as far as this session knows. */
   peerVersionVector (): VersionVector { return { ...this.peerVv } }
 
+  /** Read-side bytes held by this session (received, not yet handled) and the most it ever held. */
+  readBuffer (): { buffered: number, peak: number } {
+    return { buffered: (this.reader?.buffered ?? 0) + this.stream.readBufferLength, peak: this.reader?.peak ?? 0 }
+  }
+
   /** Ends the session (half-closes our side; the peer's side ends the read loop). */
   async close (): Promise<void> {
     if (this.closed) return
     this.finish()
-    try { await this.stream.close() } catch {}
+    await this.closeStream()
   }
 
   private finish (): void {
     this.closed = true
     this.unsubscribe?.()
     this.unsubscribe = undefined
+    this.reader?.stop()
+    this.sender.stop()
+    this.wakeThrottle?.()
+  }
+
+  /** Half-closes our side, waiting a bounded time for what we buffered to leave; a peer that does not read is reset. */
+  private async closeStream (): Promise<void> {
+    try {
+      await this.stream.close({ signal: AbortSignal.timeout(this.closeTimeoutMs) })
+    } catch (error) {
+      this.stream.abort(error as Error)
+    }
   }
 
   private async run (helloTimeoutMs: number): Promise<void> {
@@ -117,24 +165,22 @@ export class SyncSession {
     }, helloTimeoutMs)
     timer.unref?.()
     try {
-      await this.write(encodeHello({ v: VERSION, db: Buffer.from(this.db.id, 'hex'), vv: this.db.versionVector() }))
-      const decoder = new FrameDecoder({ maxPayloadBytes: this.maxFrameBytes })
-      for await (const chunk of this.stream) {
-        if (this.closed) break
-        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-        this.observer.bytes?.('in', bytes.length)
-        let frames: Frame[]
+      this.reader = new FrameReader(this.stream, this.maxFrameBytes, (n) => this.observer.bytes?.('in', n))
+      this.sender.send(encodeHello({ v: VERSION, db: Buffer.from(this.db.id, 'hex'), vv: this.db.versionVector() }))
+      while (!this.closed) {
+        let next
         try {
-          frames = decoder.push(bytes)
+          next = await this.reader.next()
         } catch (cause) {
-          const tooLarge = cause instanceof BlazeError && cause.code === 'ERR_LIMIT_EXCEEDED'
-          throw new SyncProtocolError(`bad frame from ${this.remotePeer}: ${(cause as Error).message}`, tooLarge ? ERROR_CODES.tooLarge : ERROR_CODES.malformed, { cause })
-        }
-        for (const frame of frames) {
-          this.rateLimit()
-          await this.onFrame(frame)
           if (this.closed) break
+          if (!(cause instanceof BlazeError)) throw cause // the stream was reset or aborted
+          const tooLarge = cause.code === 'ERR_LIMIT_EXCEEDED'
+          throw new SyncProtocolError(`bad frame from ${this.remotePeer}: ${cause.message}`, tooLarge ? ERROR_CODES.tooLarge : ERROR_CODES.malformed, { cause })
         }
+        if (next === undefined || this.closed) break
+        await this.rateLimit(next.wireBytes)
+        if (this.closed) break
+        await this.onFrame(next.frame)
       }
     } catch (error) {
       await this.fail(error as Error)
@@ -143,17 +189,22 @@ export class SyncSession {
       const wasOpen = !this.closed
       this.finish()
       // the peer closed its side (or we stopped reading): close ours too, so its session ends
-      if (wasOpen) {
-        try { await this.stream.close() } catch { this.stream.abort(new Error('sync session ended')) }
-      }
+      if (wasOpen) await this.closeStream()
     }
   }
 
-  private rateLimit (): void {
-    const t = this.now()
-    if (t - this.window.start >= 1000) this.window = { start: t, frames: 0 }
-    if (++this.window.frames > this.maxFramesPerSecond) {
-      throw new SyncProtocolError(`${this.remotePeer} sent more than ${this.maxFramesPerSecond} frames in a second`, ERROR_CODES.rateLimited)
+  /** Waits until the peer's shared buckets let this frame through (the reader stays paused meanwhile). */
+  private async rateLimit (bytes: number): Promise<void> {
+    for (;;) {
+      const wait = this.limiter.frameDelay(this.remotePeer, bytes)
+      if (wait === 0 || this.closed) return
+      this.observer.throttled?.(this.remotePeer, wait)
+      await new Promise<void>((resolve) => {
+        this.wakeThrottle = resolve
+        this.throttleTimer = setTimeout(resolve, wait)
+      })
+      clearTimeout(this.throttleTimer)
+      this.wakeThrottle = undefined
     }
   }
 
@@ -171,7 +222,7 @@ export class SyncSession {
       }
       case FRAME.need: {
         // the peer refused a gap: resend from what it really has
-        const vv = decodeVector(frame.payload, 'NEED')
+        const vv = this.known(decodeVector(frame.payload, 'NEED'))
         this.sent = { ...vv }
         this.peerVv = { ...vv }
         this.schedulePump()
@@ -213,17 +264,35 @@ export class SyncSession {
     for (const r of result.rejected) this.observer.rejected?.(r, this.remotePeer)
     // the sender has everything it sent, refused or not: never send it back
     this.learn(result.seen)
-    if (result.rejected.some((r) => r.error.name === 'SequenceGapError')) {
-      await this.write(encodeVector(FRAME.need, this.db.versionVector()))
-    } else {
-      await this.write(encodeVector(FRAME.ack, this.db.versionVector()))
-    }
+    this.sender.control(result.rejected.some((r) => r.error.name === 'SequenceGapError') ? FRAME.need : FRAME.ack, this.db.versionVector())
   }
 
   private learn (vv: VersionVector): void {
+    vv = this.known(vv)
     this.peerVv = mergeVectors(this.peerVv, vv)
     this.sent = mergeVectors(this.sent, vv)
     this.observer.peerVector?.(this.remotePeer, this.peerVv)
+  }
+
+  /**
+   * Only authors we hold changes of, or members: a peer's vectors naming made-up authors
+   * (ACK after ACK) would otherwise grow `sent` and `peerVv` without bound.
+   */
+  private known (vv: VersionVector): VersionVector {
+    const ours = this.db.versionVector()
+    const out: VersionVector = {}
+    for (const [author, seq] of Object.entries(vv) as Array<[keyof VersionVector, number]>) {
+      if (ours[author] !== undefined || this.isMember(author)) out[author] = seq
+    }
+    return out
+  }
+
+  private isMember (author: string): boolean {
+    try {
+      return this.db.members.roleOf(author) !== null
+    } catch {
+      return false // not even a peer id
+    }
   }
 
   private onLocalChange (event: ChangeEvent): void {
@@ -252,7 +321,7 @@ export class SyncSession {
           const [batch] = this.db.changeBatches(this.sent, { maxBytes: this.batchBytes })
           if (batch === undefined) break
           this.sent = mergeVectors(this.sent, batch.upTo)
-          await this.write(batch.frame)
+          await this.sender.write(batch.frame)
         }
       }
     } catch (error) {
@@ -262,10 +331,12 @@ export class SyncSession {
     }
   }
 
-  private async write (bytes: Uint8Array): Promise<void> {
+  /** Ends the session at once and resets the stream (nothing more can be sent to this peer). */
+  private reset (error: Error): void {
     if (this.closed) return
-    this.observer.bytes?.('out', bytes.length)
-    if (!this.stream.send(bytes)) await this.stream.onDrain()
+    this.error = error
+    this.finish()
+    this.stream.abort(error)
   }
 
   private async fail (error: Error): Promise<void> {
@@ -275,7 +346,7 @@ export class SyncSession {
     try {
       this.stream.send(encodeError(code, error.message))
       this.finish()
-      await this.stream.close()
+      await this.stream.close({ signal: AbortSignal.timeout(this.closeTimeoutMs) })
       // the ERROR frame is flushed; don't wait for a misbehaving peer to close its side
       this.stream.abort(error)
     } catch {

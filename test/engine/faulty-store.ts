@@ -55,3 +55,18 @@ export function isDocKeyOf (id: string): (key: Bytes) => boolean {
   const tail = Buffer.from(`\u0000${id}`)
   return (key) => key[0] === 0x44 && Buffer.from(key).subarray(key.length - tail.length).equals(tail)
 }
+
+/** The store without one metadata key (as a directory written before that key existed). */
+export function hideKey (store: Store, name: string): Store {
+  const key = Buffer.concat([Buffer.of(0x4d), Buffer.from(name)])
+  const hidden = (k: Bytes): boolean => Buffer.compare(Buffer.from(k), key) === 0
+  return {
+    get: (k) => hidden(k) ? undefined : store.get(k),
+    range: (o) => store.range(o),
+    snapshot: () => store.snapshot(),
+    count: (o) => store.count(o),
+    transact: (fn) => store.transact(fn),
+    flushed: () => store.flushed(),
+    close: () => store.close()
+  }
+}

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { tempDir } from '../engine/helpers.ts'
-import { runScript, exited } from '../engine/process.ts'
+import { runScript } from '../engine/process.ts'
+import { Lab, requireNetns } from './netns.ts'
 
 const blaze = fileURLToPath(new URL('../../node/cli/blaze.ts', import.meta.url))
 
@@ -12,52 +11,11 @@ async function cli (...args: string[]): Promise<{ code: number | null, stdout: s
   return await runScript(blaze, args)
 }
 
-/** Starts `blaze start …` and resolves with its ready line once it prints one. */
-function start (args: string[]): Promise<{ child: ChildProcess, ready: { peerId: string, addresses: string[] } }> {
-  const child = spawn(process.execPath, [blaze, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let err = ''
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`blaze start did not get ready: ${err}`)) }, 30_000)
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const msg = JSON.parse(line) as { status?: string, peerId: string, addresses: string[] }
-      if (msg.status === 'ready') { clearTimeout(timer); resolve({ child, ready: msg }) }
-    })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`blaze start exited with ${String(code)}: ${err}`)) })
-  })
-}
-
-/** Runs `fn` until it returns a value, once per event on the node's stderr log (a bound, not a sleep). */
-function untilLog<T> (child: ChildProcess, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let busy = false
-    let again = false
-    const timer = setTimeout(() => { child.stderr!.off('data', check); reject(new Error(`condition not met within ${timeoutMs} ms`)) }, timeoutMs)
-    const check = (): void => {
-      if (busy) { again = true; return }
-      busy = true
-      void fn().then((v) => {
-        busy = false
-        if (v !== undefined) { clearTimeout(timer); child.stderr!.off('data', check); resolve(v) } else if (again) { again = false; check() }
-      }, (e: unknown) => { clearTimeout(timer); reject(e as Error) })
-    }
-    child.stderr!.on('data', check)
-    check()
-  })
-}
-
 describe('blaze CLI (real processes)', function () {
   this.timeout(120_000)
-  const children: ChildProcess[] = []
   let dir: { path: string, cleanup: () => void }
   beforeEach(() => { dir = tempDir() })
-  afterEach(async () => {
-    for (const c of children.splice(0)) {
-      c.kill('SIGINT')
-      await exited(c)
-    }
-    dir.cleanup()
-  })
+  afterEach(() => { dir.cleanup() })
 
   it('init, id, put, get, status work on a data directory; errors go to stderr with a non-zero exit', async () => {
     const a = join(dir.path, 'a')
@@ -81,28 +39,47 @@ describe('blaze CLI (real processes)', function () {
     assert.notEqual(none.code, 0)
     assert.match(none.stderr, /blaze init/)
   })
+})
+
+describe('blaze CLI: mDNS on a link-local network (namespaces)', function () {
+  this.timeout(120_000)
+  let lab: Lab | undefined
+  let dir: { path: string, cleanup: () => void }
+  before(function () { requireNetns(this) })
+  beforeEach(() => { dir = tempDir(); lab = Lab.create() })
+  afterEach(async () => {
+    await lab?.teardown()
+    dir.cleanup()
+  })
 
   it('two `blaze start` processes find each other by mDNS and replicate a `blaze put`', async () => {
+    // two devices joined by a cable with nothing but 169.254.x.y addresses (no DHCP, no router)
+    const ha = lab!.host('a')
+    const hb = lab!.host('b')
+    lab!.link(ha, '169.254.10.1/16', hb, '169.254.10.2/16', { multicast: true })
     const a = join(dir.path, 'a')
     const b = join(dir.path, 'b')
-    const { dbId } = JSON.parse((await cli('init', '--data', a)).stdout) as { dbId: string }
-    const { peerId: bPeer } = JSON.parse((await cli('init', '--data', b, '--db', dbId)).stdout) as { peerId: string }
-    const added = await cli('members', 'add', '--data', a, bPeer, '--role', 'writer')
+    const { dbId } = JSON.parse((await ha.blaze('init', '--data', a)).stdout) as { dbId: string }
+    const { peerId: bPeer } = JSON.parse((await hb.blaze('init', '--data', b, '--db', dbId)).stdout) as { peerId: string }
+    const added = await ha.blaze('members', 'add', '--data', a, bPeer, '--role', 'writer')
     assert.equal(added.code, 0, added.stderr)
-    const na = await start(['--data', a, '--listen', '/ip4/127.0.0.1/tcp/0'])
-    children.push(na.child)
-    const nb = await start(['--data', b, '--listen', '/ip4/127.0.0.1/tcp/0'])
-    children.push(nb.child)
-    // no bootstrap addresses: they can only meet through mDNS
-    const id = (await cli('put', '--data', a, 'bugs', '{"title":"from a"}')).stdout.trim()
-    const doc = await untilLog(nb.child, async () => {
-      const got = await cli('get', '--data', b, 'bugs', id)
+    // the default listen address (0.0.0.0), no bootstrap: they can only meet through mDNS
+    const na = await ha.start(['--data', a])
+    const nb = await hb.start(['--data', b])
+    // what a node announces is dialable from the other device: its link-local address, not loopback
+    assert.ok(na.ready.addresses.some((x) => x.startsWith('/ip4/169.254.10.1/tcp/')), na.ready.addresses.join(' '))
+    assert.ok(!na.ready.addresses.some((x) => x.includes('/127.0.0.1/')), na.ready.addresses.join(' '))
+    const id = (await ha.blaze('put', '--data', a, 'bugs', '{"title":"from a"}')).stdout.trim()
+    const doc = await nb.proc.until(async () => {
+      const got = await hb.blaze('get', '--data', b, 'bugs', id)
       return got.code === 0 ? JSON.parse(got.stdout) as Record<string, unknown> : undefined
-    })
+    }, 'b receiving the put')
     assert.deepEqual(doc, { id, title: 'from a' })
-    const sa = JSON.parse((await cli('status', '--data', a)).stdout) as { peers: string[], stateHash: string }
-    const sb = JSON.parse((await cli('status', '--data', b)).stdout) as { peers: string[], stateHash: string }
+    const sa = JSON.parse((await ha.blaze('status', '--data', a)).stdout) as { peers: string[], stateHash: string, connections: Array<{ address: string }> }
+    const sb = JSON.parse((await hb.blaze('status', '--data', b)).stdout) as { peers: string[], stateHash: string }
     assert.deepEqual(sa.peers, [nb.ready.peerId])
+    assert.ok(sa.connections.every((c) => c.address.includes('/169.254.10.')), JSON.stringify(sa.connections))
     assert.equal(sa.stateHash, sb.stateHash)
+    assert.doesNotMatch(nb.proc.stderr + na.proc.stderr, /ECONNREFUSED/)
   })
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { type Database, type OpenOptions } from '../../../engine/index.ts'
-import { FaultyStore, InjectedFault, isDocKeyOf } from '../faulty-store.ts'
+import { FaultyStore, InjectedFault, hideKey, isDocKeyOf } from '../faulty-store.ts'
 import { tempDir, trackedDatabases } from '../helpers.ts'
 import { MAX_INDEXED_BYTES } from '../../../engine/index/key-encoding.ts'
 
@@ -12,6 +12,7 @@ function fingerprint (db: Database): unknown {
     vv: db.versionVector(),
     state: db.stateHash(),
     log: createHash('sha256').update(db.changesSince({})).digest('hex'),
+    logSize: db.logStats(),
     members: db.members.list(),
     indexes: db.indexes(),
     bugs: db.collection('bugs').count(),
@@ -148,6 +149,32 @@ describe('the commit path: a failure leaves disk and memory as they were', () =>
     store.poison = undefined
     assert.equal((await b.applyChanges(frame)).applied, 2)
     assert.equal(b.stateHash(), owner.stateHash())
+  })
+})
+
+describe('the log keeps its size', () => {
+  const db = trackedDatabases()
+
+  it('entries and bytes kept per commit equal a recount, through failed writes, received changes and a reopen', async () => {
+    const dir = tempDir()
+    try {
+      const path = join(dir.path, 'data')
+      const a = await db({ path })
+      const owner = await db({ dbId: a.id })
+      // the second database is not a member: its changes are refused and must not count
+      await Promise.allSettled([a.collection('bugs').insert({ id: 'b1' }), a.collection('bugs').insert({ id: 'b1' }), a.collection('bugs').insert({ id: 'b2' })])
+      await a.transaction(async (tx) => { await tx.collection('bugs').insert({ id: 'b3' }); await tx.collection('notes').insert({ text: 'x' }) })
+      await owner.collection('bugs').insert({ id: 'o1' }).catch(() => {})
+      const entries = Object.values(a.versionVector()).reduce((n, s) => n + s, 0)
+      const kept = a.logStats()
+      assert.equal(kept.entries, entries)
+      await a.close()
+      // reopened without the kept size, the log is counted from the entries themselves
+      const hidden = await db({ path, wrapStore: (s) => hideKey(s, 'logsize') })
+      assert.deepEqual(hidden.logStats(), kept)
+    } finally {
+      dir.cleanup()
+    }
   })
 })
 
