@@ -3,8 +3,9 @@
  * to members, runs one sync session per connected member, and reconnects with backoff.
  *
  * One session per peer pair: the side with the smaller peer id opens the sync stream; the
- * other answers. Non-members are refused at the Noise handshake (connection gater) and
- * again by the sync protocol.
+ * other answers. Non-members get in only as a few short-lived guests (node/guests.ts): they
+ * are told in words why they may not sync (node/refuse-sync.ts), and may pair while a
+ * pairing window is open (`pair()`); the refusal is logged with their peer id.
  *
  * Members it has no address for (or whose addresses fail) are dialled through the relays it
  * is connected to, by peer id (relay.ts): at start, when a relay is met, on a grant, and on
@@ -15,9 +16,14 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { PeerRateLimiter, type PeerRateStats, PROTOCOL, refuseSession, SyncRateLimitedError, SyncSession } from '../protocols/sync/index.ts'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits } from './host.ts'
+import { announcePairing, createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits } from './host.ts'
 import { connectedRelays, dialMember } from './relay.ts'
 import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
+import { Guests, type GuestLimits } from './guests.ts'
+import { refuseSync } from './refuse-sync.ts'
+import { describeError } from './errors.ts'
+import { openPairing, pairService, type PairOptions } from './pairing.ts'
+import type { PairService, PairingOffer } from '../protocols/pair/index.ts'
 
 export interface BlazeNodeOptions {
   db: Database
@@ -28,6 +34,8 @@ export interface BlazeNodeOptions {
   /** LAN discovery; default true */
   mdns?: boolean
   limits?: HostLimits
+  /** how many non-members may connect, and for how long (to hear why, or to pair) */
+  guests?: GuestLimits
   /**
    * also run a circuit-relay-v2 server, so members that cannot dial each other connect
    * through this node (an always-on Pi); default false. Every node uses the relays it meets.
@@ -57,6 +65,8 @@ export interface NodeStats {
 /**
  * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
  * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }),
+ * `refused` (detail: { peer, reason: 'not-a-member' | 'wrong-database', theirDb? }): a
+ * non-member was told it may not sync; `paired` (detail: { peer, role }),
  * `session:refused` (detail: { peer, error }: too many sessions), `session:blocked` (detail: { peer }:
  * our send buffer to it is full), `session:throttled` (detail: { peer, waitMs }: its rate buckets are empty).
  */
@@ -74,26 +84,31 @@ export class BlazeNode extends EventTarget {
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
+  readonly guests: Guests
+  readonly pairing: PairService
   private readonly guard: ConnectionGuard
   private readonly limiter: PeerRateLimiter
   private readonly sendTimeoutMs: number | undefined
   private readPeak = 0
 
-  private constructor (db: Database, host: Host, guard: ConnectionGuard, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: Host, guard: ConnectionGuard, guests: Guests, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
     this.guard = guard
+    this.guests = guests
     this.limiter = new PeerRateLimiter(options.peerLimits)
     this.sendTimeoutMs = options.peerLimits?.sendTimeoutMs
     this.backoffMs = options.backoffMs ?? 500
     this.maxBackoffMs = options.maxBackoffMs ?? 60_000
     this.log = options.log ?? (() => {})
+    this.pairing = pairService(this, this.log)
   }
 
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
+    const guests = new Guests({ ...(options.guests === undefined ? {} : { limits: options.guests }), isPairing: () => node?.pairing.isOpen() ?? false })
     const guard = new ConnectionGuard(options.peerLimits, options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (line) => { options.log?.(line) })
     const host = await createHost({
       guard: guard.gater,
@@ -102,11 +117,13 @@ export class BlazeNode extends EventTarget {
       listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
-      allowPeer: (peer) => node?.mayConnect(peer) ?? true,
+      pairingMdns: 'answer',
+      allowPeer: (peer) => (node?.mayConnect(peer) ?? true) || guests.hasRoom(peer),
+      isMember: (peer) => node?.mayConnect(peer) ?? true,
       relay: options.relay ?? false,
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
-    node = new BlazeNode(db, host, guard, options)
+    node = new BlazeNode(db, host, guard, guests, options)
     guard.attach(host)
     await node.wire()
     return node
@@ -119,6 +136,17 @@ export class BlazeNode extends EventTarget {
     host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
     host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
     host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
+    host.addEventListener('connection:close', (e) => { if (this.host.getConnections(e.detail.remotePeer).length === 0) this.guests.forget(e.detail.remotePeer.toString()) })
+    await this.pairing.start({
+      handle: async (protocol, handler, options) => {
+        await host.handle(protocol, (stream: Stream, connection: Connection) => {
+          const peer = connection.remotePeer.toString()
+          if (this.mayConnect(peer) || this.guests.mayAnswer(peer)) handler(stream, peer)
+          else stream.abort(new Error('too many pairing streams'))
+        }, options)
+      },
+      unhandle: async (protocol) => { await host.unhandle(protocol) }
+    })
     // a relay we just met can forward to members we have no address for; and once we hold a
     // reservation, members that tried us through it before we had one can be reached now
     host.addEventListener('peer:identify', (e) => {
@@ -142,6 +170,8 @@ export class BlazeNode extends EventTarget {
     }, 5_000)
     this.heldTimer.unref()
     await host.start()
+    // answer pairing queries on the LAN only while a window is open
+    await announcePairing(host, false)
     void this.dialKnownMembers()
   }
 
@@ -149,6 +179,14 @@ export class BlazeNode extends EventTarget {
   mayConnect (peer: string): boolean {
     if (this.db.members.list().length === 0) return true
     return this.db.members.roleOf(peer) !== null
+  }
+
+  /**
+   * Opens a pairing window: a one-time code that lets one new device join with `role`
+   * (default writer) within `ttlMs` (default 10 min). See node/pairing.ts.
+   */
+  pair (options: PairOptions = {}): PairingOffer {
+    return openPairing(this, options)
   }
 
   get peerId (): string { return this.host.peerId.toString() }
@@ -198,7 +236,7 @@ export class BlazeNode extends EventTarget {
       await dialMember(this.host, peer, { signal: AbortSignal.timeout(10_000) })
       this.retries.delete(peer.toString())
     } catch (error) {
-      this.log(`dial ${peer.toString()} failed: ${String((error as Error).message ?? error)}`)
+      this.log(`dial ${peer.toString()} failed: ${describeError(error)}`)
       this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer: peer.toString(), error } }))
       this.scheduleRetry(peer)
     }
@@ -241,7 +279,40 @@ export class BlazeNode extends EventTarget {
 
   private onConnection (connection: Connection): void {
     const peer = connection.remotePeer
+    if (!this.mayConnect(peer.toString())) {
+      if (!this.guests.admit(connection)) return
+      // if we are the opener, the guest would wait for us forever: tell it why now
+      if (this.peerId < peer.toString()) void this.tellRefused(peer)
+      return
+    }
     if (this.peerId < peer.toString()) void this.openSession(peer)
+  }
+
+  private async tellRefused (peer: PeerId): Promise<void> {
+    let stream: Stream
+    try {
+      stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(5_000) }) as unknown as Stream
+    } catch {
+      return // not a BlazeDB node, or a device that only pairs
+    }
+    await this.refuse(peer.toString(), stream, true)
+  }
+
+  private async refuse (peer: string, stream: Stream, opener: boolean): Promise<void> {
+    const outcome = await refuseSync(stream, { dbId: this.db.id, opener })
+    if ('said' in outcome && outcome.said !== 'nothing') {
+      if (this.guests.shouldLog(peer)) {
+        this.log(outcome.said === 'wrong-database'
+          ? `refused ${peer}: it is on another database (${outcome.theirDb})`
+          : `refused ${peer}: not a member of this database (grant it a role, or pair it with \`blaze pair\`)`)
+      }
+      this.dispatchEvent(new CustomEvent('refused', { detail: { peer, reason: outcome.said, ...(outcome.said === 'wrong-database' ? { theirDb: outcome.theirDb } : {}) } }))
+    } else if ('heard' in outcome) {
+      if (this.guests.shouldLog(peer)) this.log(`refused ${peer} (not a member); it answered: ${outcome.heard}`)
+      this.dispatchEvent(new CustomEvent('refused', { detail: { peer, reason: outcome.code === 'WRONG_DATABASE' ? 'wrong-database' : 'not-a-member' } }))
+    }
+    // the guest connection is not closed here: that could drop the ERROR frame before the
+    // peer reads it; its short lifetime (node/guests.ts) ends it
   }
 
   private async openSession (peer: PeerId): Promise<void> {
@@ -252,7 +323,7 @@ export class BlazeNode extends EventTarget {
       const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
       this.run(key, stream as unknown as Stream)
     } catch (error) {
-      this.log(`opening sync with ${key} failed: ${String((error as Error).message ?? error)}`)
+      this.log(`opening sync with ${key} failed: ${describeError(error)}`)
       this.scheduleRetry(peer)
     } finally {
       this.opening.delete(key)
@@ -261,6 +332,11 @@ export class BlazeNode extends EventTarget {
 
   private onInbound (stream: Stream, connection: Connection): void {
     const key = connection.remotePeer.toString()
+    if (!this.mayConnect(key)) {
+      if (this.guests.mayAnswer(key)) void this.refuse(key, stream, false)
+      else stream.abort(new Error('not a member'))
+      return
+    }
     // a peer reopening sessions in a loop would make us re-read and re-send the log each time
     if (!this.limiter.admitSession(key)) {
       const error = new SyncRateLimitedError(`${key} opened more than ${this.limiter.sessionsPerMinute} sync sessions in a minute; retry later, with backoff`)
@@ -324,6 +400,8 @@ export class BlazeNode extends EventTarget {
     if (this.heldTimer !== undefined) clearInterval(this.heldTimer)
     for (const r of this.retries.values()) if (r.timer !== undefined) clearTimeout(r.timer)
     await Promise.all([...this.sessions.values()].map(async (s) => { await s.close() }))
+    await this.pairing.stop()
+    await this.guests.stop()
     await this.host.stop()
   }
 }

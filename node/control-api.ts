@@ -9,6 +9,7 @@
  * | POST   | /put      | { collection, doc }         | { id }                                  |
  * | GET    | /get      | ?collection=&id=            | the document, or 404                    |
  * | POST   | /members  | { peerId, role }            | { ok: true }                            |
+ * | POST   | /pair     | { role?, ttlMs? }           | NDJSON, streamed: { code, expiresAt, addresses }, then { joined, role } or { error, name, code }; closing the request closes the window |
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
@@ -23,6 +24,8 @@ import { isRelayed } from './relay.ts'
 export interface ControlInfo { port: number, token: string, pid: number }
 
 const MAX_BODY = 16 * 1024 * 1024
+/** fetch (undici) gives up on a response body silent for 5 min; a pairing window lasts 10 by default */
+const PAIR_KEEPALIVE_MS = 30_000
 
 export function jsonReplacer (_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString()
@@ -121,6 +124,7 @@ async function handle (node: BlazeNode, expected: Buffer, req: IncomingMessage, 
       const doc = node.db.collection(url.searchParams.get('collection') ?? '').get(url.searchParams.get('id') ?? '')
       return doc === undefined ? send(404, { error: 'not found' }) : send(200, doc)
     }
+    if (req.method === 'POST' && url.pathname === '/pair') return await pair(node, await body(req), res)
     if (req.method === 'POST' && url.pathname === '/members') {
       const { peerId, role } = await body(req)
       if (typeof peerId !== 'string' || typeof role !== 'string') throw new HttpError(400, 'members needs { peerId, role }')
@@ -133,6 +137,50 @@ async function handle (node: BlazeNode, expected: Buffer, req: IncomingMessage, 
     if (error instanceof BlazeError) return send(400, { error: error.message, name: error.name, code: error.code })
     return send(500, { error: (error as Error).message })
   }
+}
+
+async function pair (node: BlazeNode, request: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  const { role, ttlMs } = request
+  if ((role !== undefined && typeof role !== 'string') || (ttlMs !== undefined && typeof ttlMs !== 'number')) throw new HttpError(400, 'pair takes { role?: "writer" | "reader" | "admin", ttlMs?: number }')
+  const offer = node.pair({ ...(role === undefined ? {} : { role: role as 'writer' }), ...(ttlMs === undefined ? {} : { ttlMs }) })
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+  res.write(JSON.stringify({ code: offer.code, expiresAt: offer.expiresAt, addresses: offer.addresses }) + '\n')
+  // the CLI gave up (Ctrl-C): nobody can show the code any more, so close the window
+  res.once('close', () => { if (!res.writableFinished) offer.cancel() })
+  // an empty line now and then, so no idle timeout between client and server ends a long window
+  const keepAlive = setInterval(() => { res.write('\n') }, PAIR_KEEPALIVE_MS)
+  try {
+    const joined = await offer.joined
+    res.end(JSON.stringify({ joined: joined.peerId, role: joined.role }) + '\n')
+  } catch (error) {
+    const e = error as BlazeError
+    res.end(JSON.stringify({ error: e.message, name: e.name, code: e.code }) + '\n')
+  } finally {
+    clearInterval(keepAlive)
+  }
+}
+
+/** Calls a control API endpoint that answers with NDJSON lines, one callback per line. */
+export async function streamApi (info: ControlInfo, path: string, payload: unknown, onLine: (value: Record<string, unknown>) => void): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${info.port}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(payload)
+  })
+  if (res.body === null) return res.status
+  let buffered = ''
+  const decoder = new TextDecoder()
+  for await (const chunk of res.body) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+    let nl: number
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl)
+      buffered = buffered.slice(nl + 1)
+      if (line.trim() !== '') onLine(JSON.parse(line) as Record<string, unknown>)
+    }
+  }
+  if (buffered.trim() !== '') onLine(JSON.parse(buffered) as Record<string, unknown>)
+  return res.status
 }
 
 /** The control API of a node running on `dataDir`, if one is running. */

@@ -16,7 +16,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, MultiaddrConnection, PeerId, Startable } from '@libp2p/interface'
 import type { Identity } from '../engine/crypto/identity.ts'
 import { InterfaceAddresses } from './addresses.ts'
 import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
@@ -38,14 +38,25 @@ export interface HostLimits {
   pingIntervalMs?: number
 }
 
+/**
+ * The mDNS service tag of pairing: a new device does not know the database id yet, so a member
+ * answers on this database-agnostic tag too, and the device only asks (it never announces).
+ */
+export const PAIRING_SERVICE_TAG = 'blazedb-pair.local'
+
 export interface HostOptions {
   identity: Identity
-  dbId: string
+  /** the database (its mDNS tag); undefined for a device that is still joining */
+  dbId: string | undefined
   listen: string[]
   bootstrap: string[]
   mdns: boolean
-  /** decides whether a peer may connect at all (members only, once membership is known) */
+  /** with mdns: 'answer' also answers pairing queries (a member), 'ask' only asks on the pairing tag (a joining device) */
+  pairingMdns?: 'answer' | 'ask'
+  /** decides whether a peer may connect at all (members, and a few non-members as guests: node/guests.ts) */
   allowPeer: (peerId: string) => boolean
+  /** members only (once membership is known), for what guests must not get: relay slots and circuits; default allowPeer */
+  isMember?: (peerId: string) => boolean
   limits?: HostLimits
   /** also run a circuit-relay-v2 server for the members (the Pi); default false */
   relay?: boolean
@@ -68,27 +79,33 @@ export async function createHost (options: HostOptions): Promise<Host> {
   raw.set(options.identity.publicKey, 32)
   const privateKey = privateKeyFromRaw(raw)
   const limits = options.limits ?? {}
+  const member = options.isMember ?? options.allowPeer
   const gater: ConnectionGater = {
-    // the Noise handshake has proven who the peer is: refuse non-members right there
+    // the Noise handshake has proven who the peer is: refuse non-members right there, unless
+    // the node lets a few in as guests (to tell them why, or to pair: node/guests.ts)
     denyInboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     denyOutboundEncryptedConnection: (peer: PeerId) => !options.allowPeer(peer.toString()),
     // loopback and LAN addresses are the point of this database
     denyDialMultiaddr: () => false,
     // a relay serves members only: reservations, and circuits between two members
-    denyInboundRelayReservation: (peer: PeerId) => !options.allowPeer(peer.toString()),
-    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !options.allowPeer(source.toString()) || !options.allowPeer(destination.toString()),
-    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !options.allowPeer(remote.toString()),
+    denyInboundRelayReservation: (peer: PeerId) => !member(peer.toString()),
+    denyOutboundRelayedConnection: (source: PeerId, destination: PeerId) => !member(source.toString()) || !member(destination.toString()),
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !member(remote.toString()),
     denyInboundConnection: async (maConn: MultiaddrConnection) => await options.guard?.denyInboundConnection?.(maConn) ?? false,
     denyInboundUpgradedConnection: async (peer: PeerId, maConn: MultiaddrConnection) => await options.guard?.denyInboundUpgradedConnection?.(peer, maConn) ?? false
   }
   const window = Math.min(limits.maxStreamWindowBytes ?? 2 * 1024 * 1024, MAX_READ_BUFFER_BYTES)
   const discovery: Array<ReturnType<typeof mdns> | ReturnType<typeof bootstrap>> = []
-  if (options.mdns) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
+  if (options.mdns && options.dbId !== undefined) discovery.push(mdns({ serviceTag: `blazedb-${options.dbId.slice(0, 16)}.local`, interval: 5_000 }))
+  // a joining device asks on the pairing tag every second and never answers
+  if (options.mdns && options.pairingMdns === 'ask') discovery.push(mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 1_000, broadcast: false }))
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
   const relay = options.relay ?? false
   const useRelays = options.useRelays ?? !relay
   const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr() }
   if (relay) services.relay = relayServer()
+  // a member answers on the pairing tag: a service, started only while a pairing window is open (announcePairing)
+  if (options.mdns && options.pairingMdns === 'answer') services.pairingMdns = mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 3_600_000 })
   const announce = new InterfaceAddresses(peerIdFromPrivateKey(privateKey).toString())
   const listen = useRelays && !options.listen.includes(CIRCUIT_LISTEN) ? [...options.listen, CIRCUIT_LISTEN] : options.listen
   const host = await createLibp2p({
@@ -111,4 +128,15 @@ export async function createHost (options: HostOptions): Promise<Host> {
     services
   })
   return host as unknown as Host
+}
+
+/**
+ * Starts or stops answering on the pairing mDNS tag. A member answers only while a pairing
+ * window is open, so a LAN does not learn of BlazeDB nodes the rest of the time.
+ */
+export async function announcePairing (host: Host, on: boolean): Promise<void> {
+  const service = (host.services as Record<string, unknown>).pairingMdns as Startable | undefined
+  if (service === undefined) return
+  if (on) await service.start()
+  else await service.stop()
 }

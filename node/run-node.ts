@@ -5,6 +5,7 @@
 import { open, type Database } from '../engine/index.ts'
 import { BlazeNode } from './blaze-node.ts'
 import { ControlApi } from './control-api.ts'
+import { savedBootstrap } from './bootstrap-file.ts'
 
 export interface RunOptions {
   data: string
@@ -23,7 +24,9 @@ export async function runNode (options: RunOptions): Promise<void> {
   const passphrase = process.env.BLAZE_PASSPHRASE
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
   const log = (line: string): void => { process.stderr.write(`[blaze] ${line}\n`) }
-  const node = await BlazeNode.start({ db, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, relay: options.relay ?? false, log })
+  // addresses saved by `blaze join` (the member it paired with) are dialled too
+  const bootstrap = [...new Set([...options.bootstrap, ...savedBootstrap(options.data)])]
+  const node = await BlazeNode.start({ db, listen: options.listen, bootstrap, mdns: options.mdns, relay: options.relay ?? false, log })
   const api = await ControlApi.start(node, options.data, options.apiPort ?? 0)
   process.stdout.write(JSON.stringify({ status: 'ready', peerId: node.peerId, dbId: db.id, addresses: node.multiaddrs(), apiPort: api.info.port }) + '\n')
   if (options.hint !== undefined) process.stderr.write(options.hint(db, node) + '\n')

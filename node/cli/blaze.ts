@@ -3,7 +3,9 @@
  * `blaze` — the BlazeDB command line. Output of `id`, `get`, `status` is JSON on stdout;
  * errors go to stderr with a non-zero exit and say what to do. While a node runs on a data
  * directory, `put`, `get`, `status`, `id` and `members add` go through its control API (so
- * a put replicates at once); otherwise they open the database directly.
+ * a put replicates at once); otherwise they open the database directly. `pair` needs a
+ * running node (it shows a one-time code and waits for a device); `join CODE` runs on the
+ * new device, in a data directory without a database.
  * A passphrase for an encrypted data directory comes from $BLAZE_PASSPHRASE.
  */
 import { Command, Option } from 'commander'
@@ -11,8 +13,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database } from '../../engine/index.ts'
 import { BlazeError } from '../../engine/errors.ts'
-import { callApi, jsonReplacer, runningNode, type ControlInfo } from '../control-api.ts'
+import { callApi, jsonReplacer, runningNode, streamApi, type ControlInfo } from '../control-api.ts'
 import { runNode } from '../run-node.ts'
+import { joinDatabase } from '../join.ts'
 
 class CliError extends Error {
   readonly exitCode: number
@@ -113,6 +116,56 @@ members.command('add')
     await withNodeOrDb(opts.data, async (info) => { await api(info, 'POST', '/members', { peerId, role: opts.role }) },
       async (db) => { await db.members.grant(peerId, opts.role) })
     printJson({ peerId, role: opts.role })
+  })
+
+program.command('pair')
+  .description('show a one-time code that lets a new device join (with `blaze join CODE`); waits until one has')
+  .requiredOption('--data <dir>', 'data directory of a running node whose device is an owner or admin')
+  .addOption(new Option('--role <role>', 'the role the new device gets').choices(['writer', 'reader', 'admin']).default('writer'))
+  .addOption(new Option('--ttl <seconds>', 'how long the code is valid').default(600).argParser((v) => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n <= 0) throw new CliError(`--ttl takes a number of seconds, got ${JSON.stringify(v)}`, 2)
+    return n
+  }))
+  .action(async (opts: { data: string, role: string, ttl: number }) => {
+    checkInitialised(opts.data)
+    const info = runningNode(opts.data)
+    if (info === undefined) throw new CliError(`no node is running on ${opts.data}: start it with \`blaze start --data ${opts.data}\`, then run \`blaze pair\` again`)
+    let outcome: Record<string, unknown> | undefined
+    const status = await streamApi(info, '/pair', { role: opts.role, ttlMs: Math.round(opts.ttl * 1000) }, (line) => {
+      if ('expiresAt' in line) printJson(line)
+      else outcome = line
+    })
+    if (status >= 300) throw new CliError(`the running node refused: ${String(outcome?.error ?? status)}`)
+    if (outcome === undefined) throw new CliError('the node stopped before a device joined; start it again and run `blaze pair` again')
+    if (typeof outcome.joined !== 'string') throw new CliError(String(outcome.error ?? 'the pairing window closed unused; run `blaze pair` again'))
+    printJson(outcome)
+  })
+
+program.command('join')
+  .description('join a database with the code `blaze pair` printed on a member (in a new data directory)')
+  .argument('<code>', 'the pairing code, e.g. 1234-5678')
+  .requiredOption('--data <dir>', 'data directory for this device (must not hold a database yet)')
+  .option('--bootstrap <multiaddr>', 'an address `blaze pair` printed (repeatable)', collect, [])
+  .option('--no-mdns', 'do not look for the member on the LAN')
+  .addOption(new Option('--timeout <seconds>', 'how long to look for the member').default(30).argParser((v) => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n <= 0) throw new CliError(`--timeout takes a number of seconds, got ${JSON.stringify(v)}`, 2)
+    return n
+  }))
+  .action(async (code: string, opts: { data: string, bootstrap: string[], mdns: boolean, timeout: number }) => {
+    const passphrase = process.env.BLAZE_PASSPHRASE
+    const joined = await joinDatabase({
+      code,
+      dataDir: opts.data,
+      bootstrap: opts.bootstrap,
+      mdns: opts.mdns,
+      timeoutMs: Math.round(opts.timeout * 1000),
+      ...(passphrase === undefined ? {} : { passphrase }),
+      log: (line) => { process.stderr.write(`[blaze] ${line}\n`) }
+    })
+    printJson({ dbId: joined.dbId, peerId: joined.peerId, role: joined.role })
+    process.stderr.write(`joined database ${joined.dbId} as ${joined.role}; now run: blaze start --data ${opts.data}\n`)
   })
 
 program.command('put')

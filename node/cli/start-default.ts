@@ -15,10 +15,10 @@ await runNode({
   mdns: true,
   hint: (db, node) => [
     `BlazeDB node running on ${data} (database ${db.id}). Ctrl+C stops it.`,
-    'To add a second device on this network:',
-    `  there:  npx blaze init --data ./device2 --db ${db.id}        (prints its peerId)`,
-    `  here:   npx blaze members add --data ${data} <its peerId> --role writer`,
-    '  there:  npx blaze start --data ./device2                  (finds this node by mDNS)',
-    `  or dial it directly: --bootstrap ${node.multiaddrs().find((a) => a.includes('127.0.0.1')) ?? node.multiaddrs()[0] ?? ''}`
+    'To add a second device:',
+    `  here:   npx blaze pair --data ${data}                      (prints a one-time code)`,
+    '  there:  npx blaze join CODE --data ./device2             (finds this node by mDNS)',
+    `          or add --bootstrap ${node.multiaddrs().find((a) => a.includes('127.0.0.1')) ?? node.multiaddrs()[0] ?? ''}`,
+    '  there:  npx blaze start --data ./device2'
   ].join('\n')
 })

@@ -122,8 +122,8 @@ describe('mesh: real nodes over TCP on loopback', function () {
     const na = await node(a)
     const stranger = await database({ dbId: a.id })
     const ns = await node(stranger)
-    // the owner's gater refuses the stranger right after the Noise handshake: the dial fails,
-    // or the connection the stranger thought it had is closed at once
+    // the owner lets the stranger in only as a short-lived guest (node/guests.ts): it is told
+    // why (test/node/pair.test.ts), and the connection is closed soon after; or the dial fails
     const closed = nextEvent(ns.host as unknown as EventTarget, 'connection:close')
     const conn = await ns.host.dial(na.host.getMultiaddrs()[0]!, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined)
     if (conn !== undefined) await closed
