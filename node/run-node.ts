@@ -10,7 +10,8 @@ import { savedBootstrap } from './bootstrap-file.ts'
 export interface RunOptions {
   data: string
   dbId?: string
-  listen: string[]
+  /** default: the addresses of the last run (same ports), else all interfaces on a free port */
+  listen?: string[]
   bootstrap: string[]
   mdns: boolean
   /** run a circuit-relay server for the members (`blaze start --relay`) */
@@ -26,7 +27,15 @@ export async function runNode (options: RunOptions): Promise<void> {
   const log = (line: string): void => { process.stderr.write(`[blaze] ${line}\n`) }
   // addresses saved by `blaze join` (the member it paired with) are dialled too
   const bootstrap = [...new Set([...options.bootstrap, ...savedBootstrap(options.data)])]
-  const node = await BlazeNode.start({ db, listen: options.listen, bootstrap, mdns: options.mdns, relay: options.relay ?? false, log })
+  const node = await BlazeNode.start({
+    db,
+    dataDir: options.data,
+    ...(options.listen === undefined || options.listen.length === 0 ? {} : { listen: options.listen }),
+    bootstrap,
+    mdns: options.mdns,
+    relay: options.relay ?? false,
+    log
+  })
   const api = await ControlApi.start(node, options.data, options.apiPort ?? 0)
   process.stdout.write(JSON.stringify({ status: 'ready', peerId: node.peerId, dbId: db.id, addresses: node.multiaddrs(), apiPort: api.info.port }) + '\n')
   if (options.hint !== undefined) process.stderr.write(options.hint(db, node) + '\n')

@@ -88,7 +88,7 @@ program.command('id')
 program.command('start')
   .description('run a node in the foreground until SIGINT/SIGTERM')
   .requiredOption('--data <dir>', 'data directory')
-  .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect, [])
+  .option('--listen <multiaddr>', 'address to listen on (repeatable; default: the addresses of the last run, else /ip4/0.0.0.0/tcp/0)', collect, [])
   .option('--bootstrap <multiaddr>', 'address of a node to dial, with /p2p/PEERID (repeatable)', collect, [])
   .option('--no-mdns', 'do not discover peers on the LAN')
   .option('--relay', 'also relay for members that cannot reach each other (an always-on node, e.g. a Pi)', false)
@@ -98,7 +98,8 @@ program.command('start')
     if (runningNode(opts.data) !== undefined) throw new CliError(`a node is already running on ${opts.data}`)
     await runNode({
       data: opts.data,
-      listen: opts.listen.length > 0 ? opts.listen : ['/ip4/0.0.0.0/tcp/0'],
+      // without --listen: the ports of the last run (remembered in DIR), else any free port
+      ...(opts.listen.length > 0 ? { listen: opts.listen } : {}),
       bootstrap: opts.bootstrap,
       mdns: opts.mdns,
       relay: opts.relay,
