@@ -1,14 +1,17 @@
 /**
- * Link factories for `describeSyncLink`: an in-process stream pair, and two BlazeNodes over
- * any libp2p transport (memory, TCP; a relayed connection needs only another factory that
- * returns the same `SyncLink`).
+ * Link factories for `describeSyncLink`: an in-process stream pair, two BlazeNodes over
+ * any libp2p transport (memory, TCP), and two BlazeNodes that reach each other only through
+ * a circuit-relay-v2 server (`relayedLink`).
  */
 import { streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Database } from '../../engine/index.ts'
 import { SyncSession } from '../../protocols/sync/index.ts'
+import { randomBytes } from 'node:crypto'
 import { BlazeNode } from '../../node/blaze-node.ts'
-import type { Transports } from '../../node/host.ts'
+import { createHost, type Transports } from '../../node/host.ts'
+import { isRelayed } from '../../node/relay.ts'
+import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import type { MakeLink, SyncLink } from './describe-sync-link.ts'
 
 /** Two sessions over an in-process stream pair; `restore` wires a new pair. */
@@ -69,3 +72,33 @@ export function nodeLink (transports: () => Transports, listen: () => string[]):
   }
 }
 
+
+/**
+ * Two BlazeNodes over a relayed connection: a bare relay host on 127.0.0.1 (a relay server,
+ * no replica, so every change crosses the circuit), and nodes that listen on nothing but
+ * `/p2p-circuit`, bootstrapped to the relay (a member, a reader): each reserves a slot there
+ * and dials the other member through it by peer id. `ready` checks that every connection between them is relayed.
+ */
+export async function relayedLink (a: Database, b: Database): Promise<SyncLink> {
+  const identity = identityFromSeed(new Uint8Array(randomBytes(32)))
+  // the relay is a member (a reader), as the Pi is: a non-member would be a short-lived guest
+  await a.members.grant(identity.peerId, 'reader')
+  await b.applyChanges(a.changesSince(b.versionVector()))
+  const relay = await createHost({ identity, dbId: a.id, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, allowPeer: () => true, relay: true })
+  await relay.start()
+  const relayAddr = relay.getMultiaddrs()[0]!.toString()
+  const common = { listen: [], bootstrap: [relayAddr], mdns: false, backoffMs: 50, maxBackoffMs: 500 }
+  const na = await BlazeNode.start({ db: a, ...common })
+  const nb = await BlazeNode.start({ db: b, ...common })
+  const ready = async (): Promise<[SyncSession, SyncSession]> => {
+    const sessions = await bothSessions(na, nb)
+    const between = na.host.getConnections(nb.host.peerId)
+    if (between.length === 0 || !between.every(isRelayed)) throw new Error(`not relayed: ${between.map((c) => c.remoteAddr.toString()).join(' ')}`)
+    return sessions
+  }
+  return {
+    ready,
+    restore: async () => { await ready() },
+    close: async () => { await nb.stop(); await na.stop(); await relay.stop() }
+  }
+}
