@@ -193,6 +193,9 @@ export class BlazeNode extends EventTarget {
 
   multiaddrs (): string[] { return this.host.getMultiaddrs().map((m) => m.toString()) }
 
+  /** the version vector a peer last told us it holds (for sync lag) */
+  peerVector (peer: string): VersionVector | undefined { return this.peerVectors.get(peer) }
+
   /** peers with a live sync session */
   peers (): string[] { return [...this.sessions.keys()] }
 
