@@ -36,3 +36,22 @@ export async function median (rounds: number, fn: () => Promise<number> | number
 export function perSecond (count: number, ms: number): number {
   return Math.round(count / (ms / 1000))
 }
+
+/**
+ * Runs the measurements in turns (a, b, c, a, b, c, …) and returns each one's median, so
+ * that a change of load on a shared machine hits them alike instead of one of them. The
+ * first `warmup` turns are not counted: the JIT compiles the hot paths of a JavaScript-heavy
+ * side (ours) over the first tens of thousands of operations, and a long-running process
+ * is past that.
+ */
+export async function interleaved (rounds: number, fns: ReadonlyArray<() => Promise<number> | number>, warmup = 1): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn()
+  const values: number[][] = fns.map(() => [])
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < fns.length; k++) values[k]!.push(await fns[k]!())
+  }
+  return values.map((v) => {
+    v.sort((a, b) => a - b)
+    return v[Math.floor(v.length / 2)]!
+  })
+}

@@ -3,7 +3,7 @@
  * Each suite is `bench/<name>.ts` exporting `run(): Promise<void>`; results go to stdout
  * as JSON lines, progress to stderr.
  */
-const suites = ['codec', 'engine', 'sync', 'query', 'hostile']
+const suites = ['codec', 'engine', 'sync', 'query', 'hostile', 'floor']
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const unknown = wanted.filter((w) => !suites.includes(w))
 if (unknown.length > 0) {

@@ -6,7 +6,9 @@
  * - sync.catchup: changes/s to bring a new replica B up to 100,000 single-op changes written
  *   on A, from B's node start until B's version vector covers A's (B emits a change event
  *   only after the transaction holding it is fsync'd, so "covered" means durable on B).
- *   Baseline: two plain libp2p hosts streaming 200-byte messages, 100 per send.
+ *   Baselines: two plain libp2p hosts streaming 200-byte messages, 100 per send; and
+ *   node:sqlite (WAL, synchronous=FULL) receiving the same 100,000 documents as JSON over a
+ *   plain loopback TCP socket and inserting them (bench/sqlite-baseline.ts).
  * - sync.latency.p50/p99: ms from a write resolving on A to B's change event for it, one
  *   write at a time. Baseline: one 200-byte message between plain libp2p hosts followed by
  *   a durable LMDB put on the receiver (the floor for "visible and durable on B").
@@ -24,7 +26,8 @@ import { identityFromSeed } from '../engine/crypto/identity.ts'
 import { BlazeNode } from '../node/blaze-node.ts'
 import { createHost, type Host } from '../node/host.ts'
 import { bugRecord } from './fixtures.ts'
-import { compare, median, perSecond, report, type Result } from './report.ts'
+import { compare, interleaved, median, perSecond, report, type Result } from './report.ts'
+import { catchup as sqliteCatchup } from './sqlite-baseline.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
 const CATCHUP_CHANGES = 100_000
@@ -304,6 +307,10 @@ export async function run (): Promise<void> {
   progress(`catchup: writing ${CATCHUP_CHANGES} single-op changes on A (${CONCURRENT} concurrent inserts at a time)`)
   const a = await replica()
   let catchup: number
+  let sqliteRate: number
+  // the same documents for the sqlite baseline, as JSON
+  const ids = Array.from({ length: CATCHUP_CHANGES }, (_, n) => `item-${String(n).padStart(12, '0')}`)
+  const docs = ids.map((id, n) => JSON.stringify({ id, n, s: 'small' }))
   try {
     const c = a.db.collection('items')
     const t = performance.now()
@@ -311,8 +318,14 @@ export async function run (): Promise<void> {
       await Promise.all(Array.from({ length: CONCURRENT }, async (_, k) => await c.insert({ n: i + k, s: 'small' })))
     }
     progress(`  written in ${(performance.now() - t).toFixed(0)} ms`)
-    progress(`catchup: a new replica B catches up over TCP loopback, ${CATCHUP_ROUNDS} rounds`)
-    catchup = await median(CATCHUP_ROUNDS, async () => await catchupRound(a.db))
+    progress(`catchup: a new replica B catches up over TCP loopback, ${CATCHUP_ROUNDS} rounds, in turns with sqlite.catchup (the same documents as JSON over a plain TCP socket into node:sqlite)`)
+    ;[catchup, sqliteRate] = await interleaved(CATCHUP_ROUNDS, [
+      async () => await catchupRound(a.db),
+      async () => {
+        const dir = tmp()
+        try { return await sqliteCatchup(dir.path, ids, docs) } finally { dir.done() }
+      }
+    ]) as [number, number]
   } finally {
     await a.close()
   }
@@ -332,7 +345,11 @@ export async function run (): Promise<void> {
   }
   const baseMessages: Result = { bench: 'libp2p.messages', value: rawRate, unit: 'msg/s', note: `${MESSAGE_BYTES}-byte messages, ${PER_SEND} per send, TCP+Noise+Yamux loopback` }
   report(baseMessages)
-  compare({ bench: 'sync.catchup', value: catchup, unit: 'changes/s', goal: 100_000, note: `${CATCHUP_CHANGES} single-op changes, from B's node start to B durably covering A's version vector; median of ${CATCHUP_ROUNDS}` }, baseMessages)
+  const catchupNote = `${CATCHUP_CHANGES} single-op changes, from B's node start to B durably covering A's version vector; median of ${CATCHUP_ROUNDS}`
+  compare({ bench: 'sync.catchup', value: catchup, unit: 'changes/s', goal: 150_000, note: catchupNote }, baseMessages)
+  const baseSqlite: Result = { bench: 'sqlite.catchup', value: sqliteRate, unit: 'rows/s', note: 'the same documents as JSON over a plain loopback TCP socket, inserted into node:sqlite (WAL, synchronous=FULL), one transaction per received chunk' }
+  report(baseSqlite)
+  compare({ bench: 'sync.catchup', value: catchup, unit: 'changes/s', goal: 150_000, note: catchupNote }, baseSqlite)
 
   // --- latency -----------------------------------------------------------------------
   progress(`latency: ${LATENCY_WRITES} writes on A, one at a time (after ${LATENCY_WARMUP} warm-up), until B's change event`)

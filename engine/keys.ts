@@ -28,14 +28,48 @@ function withPrefix (prefix: number, ...parts: Uint8Array[]): Uint8Array {
   return out
 }
 
+const TWO_32 = 0x1_0000_0000
+
+/** `n` (a safe integer ≥ 0) as 8 bytes big-endian at `at` in `out` (on every log key: no BigInt, no DataView). */
+function writeU64 (out: Uint8Array, at: number, n: number): void {
+  const hi = Math.floor(n / TWO_32)
+  const lo = n >>> 0
+  out[at] = hi >>> 24; out[at + 1] = (hi >>> 16) & 0xff; out[at + 2] = (hi >>> 8) & 0xff; out[at + 3] = hi & 0xff
+  out[at + 4] = lo >>> 24; out[at + 5] = (lo >>> 16) & 0xff; out[at + 6] = (lo >>> 8) & 0xff; out[at + 7] = lo & 0xff
+}
+
 function u64 (n: number): Uint8Array {
   const out = new Uint8Array(8)
-  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  writeU64(out, 0, n)
   return out
 }
 
 export function readU64 (bytes: Uint8Array, offset = 0): number {
-  return Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(offset))
+  const b = bytes
+  const o = offset
+  if (o + 8 > b.length) throw new RangeError(`readU64 needs 8 bytes at offset ${o}, have ${b.length - o}`)
+  const hi = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0
+  const lo = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0
+  const n = hi * TWO_32 + lo
+  // beyond 2^53 a number is not exact: as Number(BigInt) did, give the nearest double
+  return hi < 0x20_0000 ? n : Number((BigInt(hi) << 32n) | BigInt(lo))
+}
+
+type HexSlice = (this: Uint8Array, start: number, end: number) => string
+const nativeHexSlice = (Buffer.prototype as unknown as { hexSlice?: HexSlice }).hexSlice
+
+/** Bytes as lowercase hex (Node's native slice: no Buffer object per call). */
+export const hexOf: (bytes: Uint8Array) => string = nativeHexSlice !== undefined
+  ? (bytes) => nativeHexSlice.call(bytes, 0, bytes.length)
+  : (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+
+/** A key of prefix ‖ 32-byte author ‖ seq (u64 BE), built in one allocation. */
+function authorSeqKey (prefix: number, author: Uint8Array, seq: number): Uint8Array {
+  const out = new Uint8Array(1 + author.length + 8)
+  out[0] = prefix
+  out.set(author, 1)
+  writeU64(out, 1 + author.length, seq)
+  return out
 }
 
 export const u64Bytes = u64
@@ -74,8 +108,8 @@ export function docKeyParts (key: Uint8Array): { collection: string, id: string 
 }
 
 export function countKey (collection: string): Uint8Array { return withPrefix(PREFIX.count, enc.encode(collection)) }
-export function logKey (author: Uint8Array, seq: number): Uint8Array { return withPrefix(PREFIX.log, author, u64(seq)) }
-export function heldKey (author: Uint8Array, seq: number): Uint8Array { return withPrefix(PREFIX.held, author, u64(seq)) }
+export function logKey (author: Uint8Array, seq: number): Uint8Array { return authorSeqKey(PREFIX.log, author, seq) }
+export function heldKey (author: Uint8Array, seq: number): Uint8Array { return authorSeqKey(PREFIX.held, author, seq) }
 export function headKey (author: Uint8Array): Uint8Array { return withPrefix(PREFIX.head, author) }
 export function shapeKey (id: number): Uint8Array {
   const out = new Uint8Array(5)

@@ -1,33 +1,45 @@
 /**
- * A mesh node: the engine plus a libp2p host that finds peers (mDNS, bootstrap), connects
- * to members, runs one sync session per connected member, and reconnects with backoff.
+ * A mesh node: the engine plus a libp2p host that finds peers (mDNS, bootstrap, its peer
+ * store), runs the sync protocol as a libp2p service, and leaves who dials whom to the peer
+ * manager (node/peer-manager.ts: one session per pair, backoff, redial).
  *
- * One session per peer pair: the side with the smaller peer id opens the sync stream; the
- * other answers. Non-members get in only as a few short-lived guests (node/guests.ts): they
- * are told in words why they may not sync (node/refuse-sync.ts), and may pair while a
- * pairing window is open (`pair()`); the refusal is logged with their peer id.
+ * With a data directory it remembers its peers' addresses (`DATA/peers/`) and its own listen
+ * addresses with their real ports (`DATA/listen.json`), and dials the members it knows at
+ * start, so a mesh whose nodes restart (on any port) heals by itself.
+ * Non-members get in only as a few short-lived guests (node/guests.ts): they are told in
+ * words why they may not sync (node/refuse-sync.ts), and may pair while a pairing window is
+ * open (`pair()`); the refusal is logged with their peer id.
  *
  * Members it has no address for (or whose addresses fail) are dialled through the relays it
- * is connected to, by peer id (relay.ts): at start, when a relay is met, on a grant, and on
- * every retry. Sync runs on relayed connections, limited ones included.
+ * is connected to, by peer id (relay.ts): at start, when a relay is met, when it gains a
+ * reservation, on a grant, and on every retry. Sync runs on relayed connections, limited
+ * ones included.
  */
-import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import type { Database, Rejection, VersionVector } from '../engine/index.ts'
-import { PeerRateLimiter, type PeerRateStats, PROTOCOL, refuseSession, SyncRateLimitedError, SyncSession } from '../protocols/sync/index.ts'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { announcePairing, createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits } from './host.ts'
-import { connectedRelays, dialMember } from './relay.ts'
+import type { Datastore } from 'interface-datastore'
+import type { LevelDatastore } from 'datastore-level'
+import type { Database, Rejection, VersionVector } from '../engine/index.ts'
+import { PeerRateLimiter, type PeerRateStats, PROTOCOL, syncService, type SyncService, type SyncSession } from '../protocols/sync/index.ts'
+import { announcePairing, createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits, type Transports } from './host.ts'
 import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
+import { checkPeerManagerInit, MeshPeerManager, type PeerHost, type PeerManager, type PeerManagerInit } from './peer-manager.ts'
+import { boundListen, freeListen, openPeerDatastore, rememberedListen, rememberListen } from './remembered.ts'
+import { connectedRelays, dialMember } from './relay.ts'
 import { Guests, type GuestLimits } from './guests.ts'
 import { refuseSync } from './refuse-sync.ts'
-import { describeError } from './errors.ts'
 import { openPairing, pairService, type PairOptions } from './pairing.ts'
 import type { PairService, PairingOffer } from '../protocols/pair/index.ts'
 
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+
 export interface BlazeNodeOptions {
   db: Database
-  /** multiaddrs to listen on; default ['/ip4/0.0.0.0/tcp/0'] */
+  /**
+   * multiaddrs to listen on; default: those of the last run (from `dataDir`, same ports),
+   * else ['/ip4/0.0.0.0/tcp/0']
+   */
   listen?: string[]
   /** multiaddrs (with /p2p/PEERID) of nodes to dial at start, e.g. an always-on Pi */
   bootstrap?: string[]
@@ -43,6 +55,14 @@ export interface BlazeNodeOptions {
   relay?: boolean
   /** per-peer limits: connections, frames/bytes per second, sessions per minute, send timeout (node/peer-limits.ts) */
   peerLimits?: PeerLimits
+  /** direct libp2p transports (the relay transport is always added); default TCP */
+  transports?: Transports
+  /** where to remember peers (`DATA/peers/`) and listen ports across restarts; default: nowhere */
+  dataDir?: string
+  /** the peer store's datastore, kept by the caller (e.g. across restarts in one process); default: in `dataDir`, else in memory */
+  datastore?: Datastore
+  /** a further say on who may connect, on top of membership (e.g. a simulated partition); default: members may */
+  allowPeer?: (peer: string) => boolean
   /** first reconnect delay, doubled per failure up to maxBackoffMs; default 500 ms */
   backoffMs?: number
   maxBackoffMs?: number
@@ -62,80 +82,185 @@ export interface NodeStats {
   connections: GuardStats
 }
 
+type NodeHost = Host<{ sync: SyncService }>
+
+/** A known address, or a connected relay that can forward to it. */
+async function reachable (host: NodeHost, peer: PeerId): Promise<boolean> {
+  try {
+    if ((await host.peerStore.get(peer)).addresses.length > 0) return true
+  } catch {
+    // never seen
+  }
+  return (await connectedRelays(host, peer)).length > 0
+}
+
+function peerManagerInit (options: BlazeNodeOptions): PeerManagerInit {
+  return {
+    ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
+    ...(options.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.maxBackoffMs })
+  }
+}
+
 /**
- * Events (EventTarget): `session:start` / `session:end` (detail: { peer, error? }),
- * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }),
- * `refused` (detail: { peer, reason: 'not-a-member' | 'wrong-database', theirDb? }): a
- * non-member was told it may not sync; `paired` (detail: { peer, role }),
- * `session:refused` (detail: { peer, error }: too many sessions), `session:blocked` (detail: { peer }:
- * our send buffer to it is full), `session:throttled` (detail: { peer, waitMs }: its rate buckets are empty).
+ * Events (EventTarget): `session:start` (detail: { peer, direction }) / `session:end`
+ * (detail: { peer, error? }), `session:refused` (detail: { peer, error }: too many sessions),
+ * `session:blocked` (detail: { peer }: our send buffer to it is full), `session:throttled`
+ * (detail: { peer, waitMs }: its rate buckets are empty), `refused` (detail: { peer, reason:
+ * 'not-a-member' | 'wrong-database', theirDb? }): a non-member was told it may not sync;
+ * `paired` (detail: { peer, role }),
+ * `dial:failed` (detail: { peer, error }), `rejected` (detail: Rejection & { via }).
  */
 export class BlazeNode extends EventTarget {
   readonly db: Database
-  readonly host: Host
-  private readonly sessions = new Map<string, SyncSession>()
-  private readonly opening = new Set<string>()
-  private readonly retries = new Map<string, { delay: number, timer: NodeJS.Timeout | undefined }>()
-  private readonly backoffMs: number
-  private readonly maxBackoffMs: number
+  readonly host: NodeHost
+  private readonly peerManager: PeerManager
+  /** the datastore this node opened (and closes) */
+  private readonly ownDatastore: LevelDatastore | undefined
   private readonly log: (line: string) => void
+  private readonly allowPeer: ((peer: string) => boolean) | undefined
   private readonly counters = { applied: 0, bytesIn: 0, bytesOut: 0, rejected: {} as Record<string, number> }
   private readonly peerVectors = new Map<string, VersionVector>()
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
   private stopped = false
-  readonly guests: Guests
-  readonly pairing: PairService
   private readonly guard: ConnectionGuard
   private readonly limiter: PeerRateLimiter
-  private readonly sendTimeoutMs: number | undefined
   private readPeak = 0
+  readonly guests: Guests
+  readonly pairing: PairService
 
-  private constructor (db: Database, host: Host, guard: ConnectionGuard, guests: Guests, options: BlazeNodeOptions) {
+  private constructor (db: Database, host: NodeHost, parts: { ownDatastore: LevelDatastore | undefined, guard: ConnectionGuard, limiter: PeerRateLimiter, guests: Guests }, options: BlazeNodeOptions) {
     super()
     this.db = db
     this.host = host
-    this.guard = guard
-    this.guests = guests
-    this.limiter = new PeerRateLimiter(options.peerLimits)
-    this.sendTimeoutMs = options.peerLimits?.sendTimeoutMs
-    this.backoffMs = options.backoffMs ?? 500
-    this.maxBackoffMs = options.maxBackoffMs ?? 60_000
+    this.guard = parts.guard
+    this.limiter = parts.limiter
+    this.guests = parts.guests
+    this.ownDatastore = parts.ownDatastore
     this.log = options.log ?? (() => {})
+    this.allowPeer = options.allowPeer
     this.pairing = pairService(this, this.log)
+    this.peerManager = new MeshPeerManager({
+      host: host as unknown as PeerHost,
+      sync: host.services.sync,
+      dial: async (peer, opts) => await dialMember(host, peer, opts),
+      reachable: async (peer) => await reachable(host, peer),
+      members: () => db.members.list().map((m) => m.peerId),
+      mayConnect: (peer) => this.mayConnect(peer),
+      log: this.log
+    }, peerManagerInit(options))
   }
 
+  /** Bad options (InvalidNodeOptionError) are refused before anything is opened. */
   static async start (options: BlazeNodeOptions): Promise<BlazeNode> {
+    checkPeerManagerInit(peerManagerInit(options))
+    const log = options.log ?? (() => {})
+    const own = options.datastore === undefined && options.dataDir !== undefined ? await openPeerDatastore(options.dataDir) : undefined
+    const datastore = options.datastore ?? own
+    try {
+      const remembered = options.listen === undefined && options.dataDir !== undefined ? rememberedListen(options.dataDir, log) : undefined
+      const listen = options.listen ?? (remembered === undefined ? DEFAULT_LISTEN : await freeListen(remembered, log))
+      try {
+        return await BlazeNode.startOn(listen, datastore, own, options)
+      } catch (error) {
+        if (remembered === undefined) throw error
+        // taken between our check and libp2p's listen: any port beats not starting
+        log(`listening on the remembered addresses failed (${(error as Error).message}): using new ports`)
+        return await BlazeNode.startOn(remembered.map((a) => a.replace(/\/tcp\/\d+/, '/tcp/0')), datastore, own, options)
+      }
+    } catch (error) {
+      await own?.close()
+      throw error
+    }
+  }
+
+  private static async startOn (listen: string[], datastore: Datastore | undefined, own: LevelDatastore | undefined, options: BlazeNodeOptions): Promise<BlazeNode> {
     const db = options.db
     let node: BlazeNode | undefined
     const guests = new Guests({ ...(options.guests === undefined ? {} : { limits: options.guests }), isPairing: () => node?.pairing.isOpen() ?? false })
     const guard = new ConnectionGuard(options.peerLimits, options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS, (line) => { options.log?.(line) })
+    const limiter = new PeerRateLimiter(options.peerLimits)
+    const sendTimeoutMs = options.peerLimits?.sendTimeoutMs
     const host = await createHost({
       guard: guard.gater,
       identity: db.deviceIdentity(),
       dbId: db.id,
-      listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+      listen,
       bootstrap: options.bootstrap ?? [],
       mdns: options.mdns ?? true,
       pairingMdns: 'answer',
       allowPeer: (peer) => (node?.mayConnect(peer) ?? true) || guests.hasRoom(peer),
       isMember: (peer) => node?.mayConnect(peer) ?? true,
       relay: options.relay ?? false,
-      ...(options.limits === undefined ? {} : { limits: options.limits })
+      start: false,
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.transports === undefined ? {} : { transports: options.transports }),
+      ...(datastore === undefined ? {} : { datastore })
+    }, {
+      sync: syncService({
+        db,
+        limiter,
+        // non-members are told why (or aborted) by the node, not synced with
+        admit: (peer, stream) => node?.admitStream(peer, stream) ?? false,
+        ...(sendTimeoutMs === undefined ? {} : { sendTimeoutMs }),
+        observer: {
+          sendBlocked: (peer) => { node?.dispatchEvent(new CustomEvent('session:blocked', { detail: { peer } })) },
+          throttled: (peer, waitMs) => { node?.dispatchEvent(new CustomEvent('session:throttled', { detail: { peer, waitMs } })) },
+          applied: (result, peer) => { node?.onApplied(result.applied, peer) },
+          rejected: (r, peer) => { node?.onRejected(r, peer) },
+          bytes: (direction, n) => { if (node === undefined) return; if (direction === 'in') node.counters.bytesIn += n; else node.counters.bytesOut += n },
+          peerVector: (p, vv) => { node?.peerVectors.set(p, vv) }
+        }
+      })
     })
-    node = new BlazeNode(db, host, guard, guests, options)
+    node = new BlazeNode(db, host, { ownDatastore: own, guard, limiter, guests }, options)
     guard.attach(host)
-    await node.wire()
+    try {
+      await node.wire(listen, options.dataDir)
+    } catch (error) {
+      node.stopped = true
+      node.peerManager.stop()
+      try { await host.stop() } catch {}
+      throw error
+    }
     return node
   }
 
-  private async wire (): Promise<void> {
+  private async wire (listen: string[], dataDir: string | undefined): Promise<void> {
     const host = this.host
-    // sync also runs over relayed connections (limited ones too, when a relay sets limits)
-    await host.handle(PROTOCOL, (stream: Stream, connection: Connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2, runOnLimitedConnection: true })
-    host.addEventListener('peer:discovery', (e) => { this.onDiscovered(e.detail) })
+    const sync = host.services.sync
+    sync.addEventListener('session:start', (e) => {
+      const { peer, direction } = (e as CustomEvent<{ peer: string, direction: 'inbound' | 'outbound' }>).detail
+      this.log(`sync with ${peer} started`)
+      this.dispatchEvent(new CustomEvent('session:start', { detail: { peer, direction } }))
+    })
+    sync.addEventListener('session:refused', (e) => {
+      const { peer, error } = (e as CustomEvent<{ peer: string, error: Error }>).detail
+      this.log(`refused a sync session from ${peer}: ${error.message}`)
+      this.dispatchEvent(new CustomEvent('session:refused', { detail: { peer, error } }))
+    })
+    sync.addEventListener('session:end', (e) => {
+      const { peer, session, error } = (e as CustomEvent<{ peer: string, session: SyncSession, error: Error | undefined }>).detail
+      this.readPeak = Math.max(this.readPeak, session.readBuffer().peak)
+      this.log(`sync with ${peer} ended${error === undefined ? '' : `: ${error.message}`}`)
+      this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error } }))
+    })
+    this.peerManager.addEventListener('dial:failed', (e) => {
+      this.dispatchEvent(new CustomEvent('dial:failed', { detail: (e as CustomEvent).detail }))
+    })
+    // a relay we just met can forward to members we have no address for; and once we hold a
+    // reservation, members that tried us through it before we had one can be reached now
+    host.addEventListener('peer:identify', (e) => {
+      if (e.detail.protocols.includes(RELAY_V2_HOP_CODEC)) this.peerManager.connectMembers()
+    })
+    let reserved = 0
+    host.addEventListener('self:peer:update', () => {
+      const now = this.multiaddrs().filter((a) => a.includes('/p2p-circuit')).length
+      if (now > reserved) this.peerManager.connectMembers()
+      reserved = now
+    })
+    // non-members: a few get in as guests, to hear why they may not sync (or to pair)
     host.addEventListener('connection:open', (e) => { this.onConnection(e.detail) })
-    host.addEventListener('peer:disconnect', (e) => { this.onDisconnect(e.detail) })
     host.addEventListener('connection:close', (e) => { if (this.host.getConnections(e.detail.remotePeer).length === 0) this.guests.forget(e.detail.remotePeer.toString()) })
     await this.pairing.start({
       handle: async (protocol, handler, options) => {
@@ -147,20 +272,11 @@ export class BlazeNode extends EventTarget {
       },
       unhandle: async (protocol) => { await host.unhandle(protocol) }
     })
-    // a relay we just met can forward to members we have no address for; and once we hold a
-    // reservation, members that tried us through it before we had one can be reached now
-    host.addEventListener('peer:identify', (e) => {
-      if (e.detail.protocols.includes(RELAY_V2_HOP_CODEC)) void this.dialKnownMembers()
-    })
-    let reserved = 0
-    host.addEventListener('self:peer:update', () => {
-      const now = this.multiaddrs().filter((a) => a.includes('/p2p-circuit')).length
-      if (now > reserved) void this.dialKnownMembers()
-      reserved = now
-    })
+    const bound: Multiaddr[] = []
+    host.addEventListener('transport:listening', (e) => { bound.push(...e.detail.getAddrs()) })
     // a new grant may admit a peer we already know: try it
     this.unsubscribe = this.db.subscribe((event) => {
-      if (event.ops.some((op) => op.op === 'grant')) void this.dialKnownMembers()
+      if (event.ops.some((op) => op.op === 'grant')) this.peerManager.connectMembers()
     })
     // changes held for clock drift apply once the local clock catches up
     this.heldTimer = setInterval(() => {
@@ -169,14 +285,19 @@ export class BlazeNode extends EventTarget {
       }
     }, 5_000)
     this.heldTimer.unref()
+    // listening before the host starts: a bootstrap address is announced once, right at start
+    this.peerManager.start()
     await host.start()
     // answer pairing queries on the LAN only while a window is open
     await announcePairing(host, false)
-    void this.dialKnownMembers()
+    if (dataDir !== undefined) rememberListen(dataDir, boundListen(listen, bound))
+    // dial every member we know an address for (remembered from an earlier run)
+    this.peerManager.connectMembers()
   }
 
   /** Members only, once this replica knows its membership (a freshly joined one does not yet). */
   mayConnect (peer: string): boolean {
+    if (this.allowPeer !== undefined && !this.allowPeer(peer)) return false
     if (this.db.members.list().length === 0) return true
     return this.db.members.roleOf(peer) !== null
   }
@@ -189,106 +310,20 @@ export class BlazeNode extends EventTarget {
     return openPairing(this, options)
   }
 
-  get peerId (): string { return this.host.peerId.toString() }
-
-  multiaddrs (): string[] { return this.host.getMultiaddrs().map((m) => m.toString()) }
-
-  /** the version vector a peer last told us it holds (for sync lag) */
-  peerVector (peer: string): VersionVector | undefined { return this.peerVectors.get(peer) }
-
-  /** peers with a live sync session */
-  peers (): string[] { return [...this.sessions.keys()] }
-
-  stats (): NodeStats {
-    let buffered = 0
-    for (const s of this.sessions.values()) {
-      const r = s.readBuffer()
-      buffered += r.buffered
-      this.readPeak = Math.max(this.readPeak, r.peak)
-    }
-    return {
-      peers: this.peers(),
-      rejected: { ...this.counters.rejected },
-      applied: this.counters.applied,
-      bytesIn: this.counters.bytesIn,
-      bytesOut: this.counters.bytesOut,
-      readBufferedBytes: buffered,
-      readBufferPeakBytes: this.readPeak,
-      connections: this.guard.stats()
-    }
-  }
-
-  /** What the per-peer rate limits let through from `peer`, and how often they held it back. */
-  rateStats (peer: string): PeerRateStats { return this.limiter.stats(peer) }
-
-  private onDiscovered (info: PeerInfo): void {
-    const peer = info.id.toString()
-    if (peer === this.peerId || this.stopped) return
-    if (!this.mayConnect(peer)) {
-      this.log(`discovered ${peer}, not a member: ignored`)
-      return
-    }
-    if (this.host.getConnections(info.id).length > 0) return
-    this.log(`discovered ${peer}`)
-    void this.dial(info.id)
-  }
-
-  private async dial (peer: PeerId): Promise<void> {
-    if (this.stopped) return
-    try {
-      await dialMember(this.host, peer, { signal: AbortSignal.timeout(10_000) })
-      this.retries.delete(peer.toString())
-    } catch (error) {
-      this.log(`dial ${peer.toString()} failed: ${describeError(error)}`)
-      this.dispatchEvent(new CustomEvent('dial:failed', { detail: { peer: peer.toString(), error } }))
-      this.scheduleRetry(peer)
-    }
-  }
-
-  private scheduleRetry (peer: PeerId): void {
-    const key = peer.toString()
-    if (this.stopped || !this.mayConnect(key)) return
-    const entry = this.retries.get(key) ?? { delay: this.backoffMs, timer: undefined }
-    if (entry.timer !== undefined) return
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined
-      entry.delay = Math.min(entry.delay * 2, this.maxBackoffMs)
-      if (this.host.getConnections(peer).length === 0) void this.dial(peer)
-      else if (!this.sessions.has(key)) void this.openSession(peer)
-    }, entry.delay)
-    entry.timer.unref?.()
-    this.retries.set(key, entry)
-  }
-
-  private async dialKnownMembers (): Promise<void> {
-    if (this.stopped) return
-    for (const { peerId } of this.db.members.list()) {
-      if (this.stopped) return
-      if (peerId === this.peerId || this.sessions.has(peerId) || this.opening.has(peerId)) continue
-      const id = peerIdFromString(peerId)
-      if (this.host.getConnections(id).length > 0) {
-        if (this.peerId < peerId) void this.openSession(id)
-        continue
-      }
-      try {
-        const known = await this.host.peerStore.get(id)
-        if (known.addresses.length > 0) { void this.dial(id); continue }
-      } catch {
-        // never seen: a relay may know it, else discovery will bring it
-      }
-      if ((await connectedRelays(this.host, id)).length > 0) void this.dial(id)
-    }
+  /** Inbound sync streams: members sync; a guest is told why not; anyone else is cut off. */
+  private admitStream (peer: string, stream: Stream): boolean {
+    if (this.mayConnect(peer)) return true
+    if (this.guests.mayAnswer(peer)) void this.refuse(peer, stream, false)
+    else stream.abort(new Error('not a member'))
+    return false
   }
 
   private onConnection (connection: Connection): void {
     const peer = connection.remotePeer
-    if (!this.mayConnect(peer.toString())) {
-      if (!this.guests.admit(connection)) return
-      // if we are the opener, the guest would wait for us forever: tell it why now
-      if (this.peerId < peer.toString()) void this.tellRefused(peer)
-      return
-    }
-    if (this.peerId < peer.toString()) void this.openSession(peer)
+    if (this.mayConnect(peer.toString())) return // the peer manager takes it from here
+    if (!this.guests.admit(connection)) return
+    // if we are the opener, the guest would wait for us forever: tell it why now
+    if (this.peerId < peer.toString()) void this.tellRefused(peer)
   }
 
   private async tellRefused (peer: PeerId): Promise<void> {
@@ -318,82 +353,52 @@ export class BlazeNode extends EventTarget {
     // peer reads it; its short lifetime (node/guests.ts) ends it
   }
 
-  private async openSession (peer: PeerId): Promise<void> {
-    const key = peer.toString()
-    if (this.stopped || this.sessions.has(key) || this.opening.has(key) || !this.mayConnect(key)) return
-    this.opening.add(key)
-    try {
-      const stream = await this.host.dialProtocol(peer, PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
-      this.run(key, stream as unknown as Stream)
-    } catch (error) {
-      this.log(`opening sync with ${key} failed: ${describeError(error)}`)
-      this.scheduleRetry(peer)
-    } finally {
-      this.opening.delete(key)
+  /** Looks at every known member again now (e.g. after `allowPeer` changed its mind) instead of at the next retry. */
+  connectMembers (): void { this.peerManager.connectMembers() }
+
+  get peerId (): string { return this.host.peerId.toString() }
+
+  multiaddrs (): string[] { return this.host.getMultiaddrs().map((m) => m.toString()) }
+
+  /** the version vector a peer last told us it holds (for sync lag) */
+  peerVector (peer: string): VersionVector | undefined { return this.peerVectors.get(peer) }
+
+  /** peers with a live sync session */
+  peers (): string[] { return this.host.services.sync.peers() }
+
+  stats (): NodeStats {
+    const sync = this.host.services.sync
+    let buffered = 0
+    for (const peer of sync.peers()) {
+      const r = sync.session(peer)?.readBuffer()
+      if (r === undefined) continue
+      buffered += r.buffered
+      this.readPeak = Math.max(this.readPeak, r.peak)
+    }
+    return {
+      peers: this.peers(),
+      rejected: { ...this.counters.rejected },
+      applied: this.counters.applied,
+      bytesIn: this.counters.bytesIn,
+      bytesOut: this.counters.bytesOut,
+      readBufferedBytes: buffered,
+      readBufferPeakBytes: this.readPeak,
+      connections: this.guard.stats()
     }
   }
 
-  private onInbound (stream: Stream, connection: Connection): void {
-    const key = connection.remotePeer.toString()
-    if (!this.mayConnect(key)) {
-      if (this.guests.mayAnswer(key)) void this.refuse(key, stream, false)
-      else stream.abort(new Error('not a member'))
-      return
-    }
-    // a peer reopening sessions in a loop would make us re-read and re-send the log each time
-    if (!this.limiter.admitSession(key)) {
-      const error = new SyncRateLimitedError(`${key} opened more than ${this.limiter.sessionsPerMinute} sync sessions in a minute; retry later, with backoff`)
-      this.log(`refused a sync session from ${key}: ${error.message}`)
-      this.dispatchEvent(new CustomEvent('session:refused', { detail: { peer: key, error } }))
-      void refuseSession(stream, error)
-      return
-    }
-    const old = this.sessions.get(key)
-    // the opener (smaller id) starts afresh, e.g. after its session died: replace ours
-    if (old !== undefined) void old.close()
-    this.run(key, stream)
+  /** What the per-peer rate limits let through from `peer`, and how often they held it back. */
+  rateStats (peer: string): PeerRateStats { return this.limiter.stats(peer) }
+
+  private onApplied (applied: number, peer: string): void {
+    this.counters.applied += applied
+    if (applied > 0) this.log(`applied ${applied} change(s) from ${peer}`)
   }
 
-  private run (peer: string, stream: Stream): void {
-    const session = new SyncSession({
-      db: this.db,
-      stream,
-      remotePeer: peer,
-      limiter: this.limiter,
-      ...(this.sendTimeoutMs === undefined ? {} : { sendTimeoutMs: this.sendTimeoutMs }),
-      observer: {
-        sendBlocked: () => { this.dispatchEvent(new CustomEvent('session:blocked', { detail: { peer } })) },
-        throttled: (_p, waitMs) => { this.dispatchEvent(new CustomEvent('session:throttled', { detail: { peer, waitMs } })) },
-        applied: (result) => {
-          this.counters.applied += result.applied
-          if (result.applied > 0) this.log(`applied ${result.applied} change(s) from ${peer}`)
-        },
-        rejected: (r: Rejection) => {
-          this.counters.rejected[r.error.name] = (this.counters.rejected[r.error.name] ?? 0) + r.count
-          this.log(`rejected ${r.count} change(s) from ${r.author ?? 'unknown author'} via ${peer}: ${r.error.name}: ${r.error.message}`)
-          this.dispatchEvent(new CustomEvent('rejected', { detail: { ...r, via: peer } }))
-        },
-        bytes: (direction, n) => { if (direction === 'in') this.counters.bytesIn += n; else this.counters.bytesOut += n },
-        peerVector: (p, vv) => { this.peerVectors.set(p, vv) }
-      }
-    })
-    this.sessions.set(peer, session)
-    this.log(`sync with ${peer} started`)
-    this.dispatchEvent(new CustomEvent('session:start', { detail: { peer } }))
-    void session.done.then(() => {
-      this.readPeak = Math.max(this.readPeak, session.readBuffer().peak)
-      if (this.sessions.get(peer) === session) this.sessions.delete(peer)
-      this.log(`sync with ${peer} ended${session.error === undefined ? '' : `: ${session.error.message}`}`)
-      this.dispatchEvent(new CustomEvent('session:end', { detail: { peer, error: session.error } }))
-      if (!this.stopped && this.peerId < peer) this.scheduleRetry(peerIdFromString(peer))
-    })
-  }
-
-  private onDisconnect (peer: PeerId): void {
-    const key = peer.toString()
-    const session = this.sessions.get(key)
-    if (session !== undefined) void session.close()
-    if (!this.stopped && this.mayConnect(key)) this.scheduleRetry(peer)
+  private onRejected (r: Rejection, peer: string): void {
+    this.counters.rejected[r.error.name] = (this.counters.rejected[r.error.name] ?? 0) + r.count
+    this.log(`rejected ${r.count} change(s) from ${r.author ?? 'unknown author'} via ${peer}: ${r.error.name}: ${r.error.message}`)
+    this.dispatchEvent(new CustomEvent('rejected', { detail: { ...r, via: peer } }))
   }
 
   async stop (): Promise<void> {
@@ -401,10 +406,10 @@ export class BlazeNode extends EventTarget {
     this.stopped = true
     this.unsubscribe?.()
     if (this.heldTimer !== undefined) clearInterval(this.heldTimer)
-    for (const r of this.retries.values()) if (r.timer !== undefined) clearTimeout(r.timer)
-    await Promise.all([...this.sessions.values()].map(async (s) => { await s.close() }))
+    this.peerManager.stop()
     await this.pairing.stop()
     await this.guests.stop()
-    await this.host.stop()
+    await this.host.stop()   // stops the sync service: every session closes
+    await this.ownDatastore?.close()
   }
 }

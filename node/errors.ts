@@ -18,6 +18,15 @@ export class NoRouteError extends BlazeError {
   }
 }
 
+/** A mesh node option is out of range (e.g. `backoffMs: 0`, or a cap below the first delay). */
+export class InvalidNodeOptionError extends BlazeError {
+  static readonly code = 'ERR_INVALID_NODE_OPTION'
+  constructor (message: string) {
+    super(message, InvalidNodeOptionError.code)
+    this.name = 'InvalidNodeOptionError'
+  }
+}
+
 /** This device may not grant roles, so it cannot pair others. */
 export class PairingNotAllowedError extends BlazeError {
   constructor (message: string) {

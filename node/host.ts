@@ -3,10 +3,13 @@
  * and public ones included, never loopback to others: see addresses.ts), the circuit-relay
  * transport and DCUtR (relay.ts), Noise, Yamux, identify, ping, mDNS (on by default, one
  * service tag per database so only its replicas find each other), bootstrap addresses, the
- * device identity as the peer key, an optional circuit-relay server (`relay`), and limits
- * that keep a busy or hostile peer from taking the node down.
+ * device identity as the peer key, an optional circuit-relay server (`relay`), a peer store
+ * on the given datastore (remembered across restarts), extra services (sync), and limits
+ * that keep a busy or hostile peer from taking the node down. The direct transports are
+ * injectable (default TCP; `@libp2p/memory` in simulations); the relay transport is always
+ * there.
  */
-import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -16,7 +19,8 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { ConnectionGater, MultiaddrConnection, PeerId, Startable } from '@libp2p/interface'
+import type { ConnectionGater, MultiaddrConnection, PeerId, ServiceMap, Startable } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import type { Identity } from '../engine/crypto/identity.ts'
 import { InterfaceAddresses } from './addresses.ts'
 import { CIRCUIT_LISTEN, relayServer, relayTransport } from './relay.ts'
@@ -64,16 +68,29 @@ export interface HostOptions {
   useRelays?: boolean
   /** more gater checks (per-address and per-peer limits, node/peer-limits.ts); a connection is refused if either refuses */
   guard?: Pick<ConnectionGater, 'denyInboundConnection' | 'denyInboundUpgradedConnection'>
+  /** direct libp2p transports (the relay transport is added to them); default [TCP] */
+  transports?: Transports
+  /** where the peer store lives; default in memory (nothing remembered across restarts) */
+  datastore?: Datastore
+  /** start listening and dialling at once; default true */
+  start?: boolean
 }
+
+export type Transports = NonNullable<Libp2pOptions['transports']>
+
+/** Remembered peer addresses stay dialable this long (libp2p's default is one hour). */
+export const ADDRESS_MAX_AGE_MS = 30 * 24 * 3600 * 1000
 
 /** yamux's own read buffer must hold a whole receive window, or a peer respecting the window gets reset while we are paused */
 const MAX_READ_BUFFER_BYTES = 4 * 1024 * 1024
 
-export type Host = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+// a type, not an interface: libp2p's ServiceMap needs the implicit index signature
+type BaseServices = { identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }
+export type Host<S extends ServiceMap = Record<never, never>> = Libp2p<BaseServices & S>
 
 type Services = NonNullable<Libp2pOptions['services']>
 
-export async function createHost (options: HostOptions): Promise<Host> {
+export async function createHost<S extends ServiceMap = Record<never, never>> (options: HostOptions, extra?: ServiceFactoryMap<S>): Promise<Host<S>> {
   const raw = new Uint8Array(64)
   raw.set(options.identity.seed)
   raw.set(options.identity.publicKey, 32)
@@ -102,7 +119,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
   if (options.bootstrap.length > 0) discovery.push(bootstrap({ list: options.bootstrap, timeout: 0 }))
   const relay = options.relay ?? false
   const useRelays = options.useRelays ?? !relay
-  const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr() }
+  const services: Services = { identify: identify(), ping: ping(), dcutr: dcutr(), ...extra }
   if (relay) services.relay = relayServer()
   // a member answers on the pairing tag: a service, started only while a pairing window is open (announcePairing)
   if (options.mdns && options.pairingMdns === 'answer') services.pairingMdns = mdns({ serviceTag: PAIRING_SERVICE_TAG, interval: 3_600_000 })
@@ -111,7 +128,11 @@ export async function createHost (options: HostOptions): Promise<Host> {
   const host = await createLibp2p({
     privateKey,
     addresses: { listen, announceFilter: announce.announceFilter },
-    transports: [announce.tcp(), relayTransport()],
+    transports: [...(options.transports ?? [announce.tcp()]), relayTransport()],
+    ...(options.datastore === undefined ? {} : { datastore: options.datastore }),
+    // a laptop that was off for a week must still find the members it knew
+    peerStore: { maxAddressAge: ADDRESS_MAX_AGE_MS, maxPeerAge: ADDRESS_MAX_AGE_MS },
+    start: options.start ?? true,
     connectionEncrypters: [noise()],
     // a paused stream (we are handling a frame) grants no window: the peer stops after `window` bytes
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: Math.max(window, 256 * 1024), maxReadBufferLength: MAX_READ_BUFFER_BYTES } })],
@@ -127,7 +148,7 @@ export async function createHost (options: HostOptions): Promise<Host> {
     connectionMonitor: { enabled: true, pingInterval: limits.pingIntervalMs ?? 10_000, abortConnectionOnPingFailure: true },
     services
   })
-  return host as unknown as Host
+  return host as unknown as Host<S>
 }
 
 /**

@@ -19,7 +19,7 @@ import { MetricsServer } from './metrics-server.ts'
 export interface RunOptions {
   data: string
   dbId?: string
-  /** default: all interfaces on a free port */
+  /** default: the addresses of the last run (same ports), else all interfaces on a free port */
   listen?: string[]
   bootstrap: string[]
   mdns: boolean
@@ -43,7 +43,15 @@ export async function runNode (options: RunOptions): Promise<void> {
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
   // addresses saved by `blaze join` (the member it paired with) are dialled too
   const bootstrap = [...new Set([...options.bootstrap, ...savedBootstrap(options.data)])]
-  const node = await BlazeNode.start({ db, listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'], bootstrap, mdns: options.mdns, relay: options.relay ?? false, log: logger.line })
+  const node = await BlazeNode.start({
+    db,
+    dataDir: options.data,
+    ...(options.listen === undefined || options.listen.length === 0 ? {} : { listen: options.listen }),
+    bootstrap,
+    mdns: options.mdns,
+    relay: options.relay ?? false,
+    log: logger.line
+  })
   const control = await ControlApi.start(node, options.data, options.apiPort ?? 0)
   let metrics: NodeMetrics | undefined
   let metricsServer: MetricsServer | undefined

@@ -37,15 +37,20 @@ let shapes: ShapeRegistry | null = null
 /** True while a call is running: a getter that calls `encode` again gets its own slab. */
 let busy = false
 
-export function encodeValue (value: Value, options: EncodeOptions | undefined, registry: ShapeRegistry | null): Uint8Array {
+/**
+ * `reserve`: bytes left (uninitialised) before the value in the result, for a header the
+ * caller writes there, so header and value need no second buffer and copy.
+ */
+export function encodeValue (value: Value, options: EncodeOptions | undefined, registry: ShapeRegistry | null, reserve = 0): Uint8Array {
   const depth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
   if (!Number.isInteger(depth) || depth < 0) {
     throw new InvalidArgumentError(`maxDepth must be a non-negative integer, got ${String(depth)}`)
   }
-  if (busy) return encodeReentrant(value, depth, registry)
+  if (busy) return encodeReentrant(value, depth, registry, reserve)
   busy = true
-  if (buf.length - pos < SLAB_MIN_ROOM || buf.length > KEEP_SIZE) newSlab()
+  if (buf.length - pos < SLAB_MIN_ROOM + reserve || buf.length > KEEP_SIZE) newSlab()
   start = pos
+  pos += reserve
   maxDepth = depth
   shapes = registry
   try {
@@ -60,10 +65,11 @@ export function encodeValue (value: Value, options: EncodeOptions | undefined, r
   }
 }
 
-function encodeReentrant (value: Value, depth: number, registry: ShapeRegistry | null): Uint8Array {
+function encodeReentrant (value: Value, depth: number, registry: ShapeRegistry | null, reserve: number): Uint8Array {
   const saved = { buf, view, start, pos, maxDepth, shapes }
-  setBuffer(new Uint8Array(SLAB_SIZE))
-  start = pos = 0
+  setBuffer(new Uint8Array(SLAB_SIZE + reserve))
+  start = 0
+  pos = reserve
   maxDepth = depth
   shapes = registry
   try {

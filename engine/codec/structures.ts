@@ -43,6 +43,14 @@ export class StructureTable {
     return encodeValue(value, options, this.#registry)
   }
 
+  /**
+   * As `encode`, with `reserve` bytes left before the value for the caller's header: the
+   * result is those bytes (uninitialised, to be filled) followed by the encoded value.
+   */
+  encodeAfter (reserve: number, value: Value): Uint8Array {
+    return encodeValue(value, undefined, this.#registry, reserve)
+  }
+
   /** Decodes bytes from `encode` (of this table or one loaded with the same shapes). */
   decode (bytes: Uint8Array, limits?: DecodeLimits): Value {
     return decodeValue(bytes, limits, false, this.#registry)

@@ -78,7 +78,19 @@ export function applyChange (t: Target, change: Change, entry: StoredEntry): Bla
  */
 export function writeStates (t: Target): void {
   const { core, txn, cache, stage } = t
+  // counts first: their reads then look through fewer of this transaction's own writes
   const countDelta = new Map<string, number>()
+  for (const entry of cache.states.values()) {
+    if (entry.state === entry.before) continue
+    const was = exists(entry.before)
+    const is = exists(entry.state)
+    if (was !== is) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (is ? 1 : -1))
+  }
+  for (const [collection, delta] of countDelta) {
+    const key = countKey(collection)
+    const current = txn.get(key)
+    txn.put(key, u64Bytes((current === undefined ? 0 : readU64(current)) + delta))
+  }
   for (const entry of cache.states.values()) {
     if (entry.state === entry.before) continue
     txn.put(entry.key, encodeState(core.table, entry.state))
@@ -98,14 +110,6 @@ export function writeStates (t: Target): void {
         })
       }
     }
-    const was = exists(entry.before)
-    const is = exists(entry.state)
-    if (was !== is) countDelta.set(entry.collection, (countDelta.get(entry.collection) ?? 0) + (is ? 1 : -1))
     entry.before = entry.state
-  }
-  for (const [collection, delta] of countDelta) {
-    const key = countKey(collection)
-    const current = txn.get(key)
-    txn.put(key, u64Bytes((current === undefined ? 0 : readU64(current)) + delta))
   }
 }

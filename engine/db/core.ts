@@ -28,9 +28,7 @@ export interface ChangeEvent {
   ops: readonly Op[]
 }
 
-export function hexOf (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+export { hexOf } from '../keys.ts'
 
 export class Core {
   readonly store: Store

@@ -8,7 +8,9 @@
  * A write is a `build` function that runs inside the transaction, reads current state,
  * validates, and returns the change's ops. Each write of a group runs in its own savepoint
  * and child stage: if it throws (or is refused, or is over the size limit) it fails alone,
- * leaving nothing behind, and the rest of the group still commits.
+ * leaving nothing behind, and the rest of the group still commits. A group of one write
+ * needs no savepoint: if it fails, the whole job fails, and the committer drops the
+ * transaction and its stage, which leaves exactly as little behind.
  */
 import { encodeChange, hashChange, type Change, type Op } from '../log/change.ts'
 import { MAX_CHANGE_BYTES, SIGN_INTERVAL_BYTES } from '../log/entry.ts'
@@ -101,12 +103,13 @@ export class LocalWriter {
     const outcomes: Outcome[] = []
     let last: { change: Change, bytes: Uint8Array, hash: Uint8Array } | undefined
     let unsigned = 0
+    const alone = group.length === 1
     for (const pending of group) {
-      const savepoint = new Savepoint(txn)
-      const child = stage.child()
-      const t: Target = { core, txn: savepoint, stage: child, cache: new DocCache() }
+      const savepoint = alone ? undefined : new Savepoint(txn)
+      const child = alone ? stage : stage.child()
+      const t: Target = { core, txn: savepoint ?? txn, stage: child, cache: new DocCache() }
       try {
-        const { ops, result } = pending.build({ txn: savepoint, cache: t.cache, core })
+        const { ops, result } = pending.build({ txn: t.txn, cache: t.cache, core })
         if (ops.length === 0) {
           outcomes.push({ ok: true, result, event: undefined })
           continue
@@ -125,11 +128,15 @@ export class LocalWriter {
         const refused = applyChange(t, change, { bytes, hash, signature })
         if (refused !== undefined) throw refused
         writeStates(t)
-        savepoint.release()
-        stage.absorb(child)
+        if (savepoint !== undefined) {
+          savepoint.release()
+          stage.absorb(child)
+        }
         last = signature === null ? { change, bytes, hash } : undefined
         outcomes.push({ ok: true, result, event: { origin: 'local', author: core.identity.peerId, seq: change.seq, hlc: change.hlc as Hlc, ops } })
       } catch (error) {
+        // alone: the job fails, and with it the transaction (schedule rejects the write)
+        if (savepoint === undefined) throw error
         savepoint.rollback()
         outcomes.push({ ok: false, error })
       }

@@ -26,23 +26,32 @@ function damaged (cause?: unknown): BlazeError {
   return new CorruptionError('a stored document does not decode; the data file is damaged — restore from a replica or backup', cause === undefined ? undefined : { cause })
 }
 
+const scratch = new Uint8Array(8)
+const scratchView = new DataView(scratch.buffer)
+
+/** `n` as 8 bytes big-endian at `at` (through one shared DataView: no BigInt arithmetic). */
+function writeU64 (out: Uint8Array, at: number, n: bigint): void {
+  scratchView.setBigUint64(0, n)
+  out.set(scratch, at)
+}
+
 export function encodeState (table: StructureTable, state: readonly Register[]): Uint8Array {
   const only = state.length === 1 ? state[0]! : undefined
   if (only !== undefined && only.kind === 'set' && only.path.length === 0 && isPlainDoc(only.value)) {
-    const body = table.encode(only.value)
-    const out = new Uint8Array(HEADER + body.length)
-    const view = new DataView(out.buffer)
+    // header and document in one buffer (a view into the encoder's slab, as `encode` gives)
+    const out = table.encodeAfter(HEADER, only.value)
     out[0] = WHOLE
-    view.setBigUint64(1, only.stamp.hlc)
+    writeU64(out, 1, only.stamp.hlc)
     out.set(only.stamp.author, 9)
-    view.setUint32(41, only.stamp.idx)
-    out.set(body, HEADER)
+    const idx = only.stamp.idx
+    out[41] = idx >>> 24
+    out[42] = (idx >>> 16) & 0xff
+    out[43] = (idx >>> 8) & 0xff
+    out[44] = idx & 0xff
     return out
   }
-  const body = table.encode(stateToValue(state))
-  const out = new Uint8Array(1 + body.length)
+  const out = table.encodeAfter(1, stateToValue(state))
   out[0] = GENERAL
-  out.set(body, 1)
   return out
 }
 

@@ -18,7 +18,7 @@
 import { encodeFrame } from '../codec/index.ts'
 import { peerIdFromPublicKey, type PeerIdString } from '../crypto/identity.ts'
 import type { StoreReader, StoreTxn } from '../store/types.ts'
-import { authorRange, headKey, logKey, metaKey, PREFIX, prefixRange, readU64, u64Bytes } from '../keys.ts'
+import { authorRange, headKey, hexOf, logKey, metaKey, PREFIX, prefixRange, readU64, u64Bytes } from '../keys.ts'
 import { decodeChange, type Change } from './change.ts'
 import { decodeStoredEntry, encodeChangeBatch, encodeStoredEntry, FRAME_CHANGES, type SignedChange, type StoredEntry } from './entry.ts'
 import type { VersionVector } from './version-vector.ts'
@@ -34,9 +34,6 @@ export interface Batch {
   count: number
 }
 
-function hexOf (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
 
 /** Where the log's size (entries ‖ bytes, u64 BE each) is kept, updated in every transaction that appends. */
 export const LOG_SIZE_KEY = metaKey('logsize')
@@ -191,11 +188,15 @@ export class LogStage {
   readonly #parent: LogStage | undefined
   /** author hex → head after this stage's appends */
   readonly moved = new Map<string, Head>()
-  /** entries and bytes this stage adds to the log */
+  /**
+   * The appended entries, stored by `write` at the end of the transaction: a nested stage
+   * that is dropped leaves nothing to undo, and an entry appended again (a local group's
+   * last change, once it carries the group's signature) is encoded and stored once.
+   */
+  readonly #entries: Array<{ author: Uint8Array, seq: number, entry: StoredEntry }> = []
+  /** entries and bytes this stage adds to the log (counted by `write`) */
   entries = 0
   bytes = 0
-  /** the size of what this stage wrote under each log key it wrote (a rewrite replaces, not adds) */
-  readonly #written = new Map<string, number>()
 
   constructor (log: ChangeLog, parent?: LogStage) {
     this.#log = log
@@ -210,32 +211,33 @@ export class LogStage {
     return this.moved.get(hexOf(author)) ?? (this.#parent === undefined ? this.#log.head(author) : this.#parent.head(author))
   }
 
-  append (txn: StoreTxn, change: Change, entry: StoredEntry): void {
-    const key = logKey(change.author, change.seq)
-    const value = encodeStoredEntry(entry)
-    txn.put(key, value)
+  /**
+   * Appends a change (stored by `write`, with the transaction). Appending the last change
+   * again replaces its entry (e.g. to add a signature).
+   */
+  append (_txn: StoreTxn, change: Change, entry: StoredEntry): void {
+    const last = this.#entries[this.#entries.length - 1]
+    if (last !== undefined && last.seq === change.seq && Buffer.compare(last.author, change.author) === 0) last.entry = entry
+    else this.#entries.push({ author: change.author, seq: change.seq, entry })
     this.moved.set(hexOf(change.author), { author: change.author, seq: change.seq, hash: entry.hash })
-    const k = Buffer.from(key).toString('latin1')
-    const before = this.#written.get(k)
-    if (before === undefined) this.entries++
-    this.bytes += value.length - (before ?? 0)
-    this.#written.set(k, value.length)
   }
 
   /** Takes the appends of a nested stage that succeeded. */
   absorb (child: LogStage): void {
+    for (const e of child.#entries) this.#entries.push(e)
     for (const [key, head] of child.moved) this.moved.set(key, head)
-    for (const [k, size] of child.#written) {
-      const before = this.#written.get(k)
-      if (before === undefined) this.entries++
-      this.bytes += size - (before ?? 0)
-      this.#written.set(k, size)
-    }
   }
 
-  /** Stores the moved heads and the log's new size (once per transaction, not once per change). */
+  /** Stores the appended entries, the moved heads and the log's new size (once per transaction, not once per change). */
   write (txn: StoreTxn, log: ChangeLog): void {
     if (this.moved.size === 0) return
+    this.entries = this.#entries.length
+    this.bytes = 0
+    for (const { author, seq, entry } of this.#entries) {
+      const value = encodeStoredEntry(entry)
+      txn.put(logKey(author, seq), value)
+      this.bytes += value.length
+    }
     for (const h of this.moved.values()) {
       const value = new Uint8Array(40)
       value.set(u64Bytes(h.seq))

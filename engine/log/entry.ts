@@ -5,10 +5,15 @@
  *
  * | bytes | field                                          |
  * |-------|------------------------------------------------|
- * | 1     | flags: bit 0 = signature present               |
+ * | 1     | flags: bit 0 = signature present, bit 1 = the change bytes are zstd-compressed |
  * | 32    | SHA-256 of the change bytes                    |
  * | 64    | Ed25519 signature over that hash (if flagged)  |
- * | rest  | canonical change bytes                         |
+ * | 4     | length of the change bytes (u32 BE; only if compressed) |
+ * | rest  | canonical change bytes (zstd frame if compressed) |
+ *
+ * Large changes (a transaction of many documents) are compressed when it pays: their map
+ * keys repeat for every document, so zstd shrinks them several times over, and the log is
+ * most of what a replica stores. The hash and signature are always over the plain bytes.
  *
  * Change batch (payload of a frame of type FRAME_CHANGES); the receiver recomputes every
  * hash and never trusts one it is sent:
@@ -18,7 +23,8 @@
  * | 4     | entry count n (u32 BE)                         |
  * | n ×   | flags (1) ‖ signature (64, if flagged) ‖ length (u32 BE) ‖ change bytes |
  */
-import { InvalidChangeError } from '../errors.ts'
+import * as zlib from 'node:zlib'
+import { CorruptionError, InvalidChangeError } from '../errors.ts'
 
 export interface SignedChange {
   /** canonical change bytes */
@@ -45,26 +51,60 @@ export const MAX_CHANGE_BYTES = 4 * 1024 * 1024
  */
 export const SIGN_INTERVAL_BYTES = 1024 * 1024
 
+/** Changes at least this large are stored compressed when that saves an eighth or more. */
+export const COMPRESS_STORED_BYTES = 4096
+const FLAG_SIGNED = 1
+const FLAG_ZSTD = 2
+const ZSTD_LEVEL = 1
+const zstdCompress = (zlib as Partial<typeof zlib>).zstdCompressSync
+const zstdDecompress = (zlib as Partial<typeof zlib>).zstdDecompressSync
+
 export function encodeStoredEntry (entry: StoredEntry): Uint8Array {
   const sig = entry.signature
-  const out = new Uint8Array(1 + 32 + (sig === null ? 0 : 64) + entry.bytes.length)
-  out[0] = sig === null ? 0 : 1
+  let body = entry.bytes
+  let flags = sig === null ? 0 : FLAG_SIGNED
+  if (body.length >= COMPRESS_STORED_BYTES && zstdCompress !== undefined) {
+    // with zstd's own checksum: a damaged entry fails to inflate instead of inflating wrong
+    const packed = zstdCompress(body, { params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL, [zlib.constants.ZSTD_c_checksumFlag]: 1 } })
+    if (packed.length + 4 <= body.length - (body.length >>> 3)) {
+      flags |= FLAG_ZSTD
+      body = packed
+    }
+  }
+  const head = 33 + (sig === null ? 0 : 64)
+  const extra = (flags & FLAG_ZSTD) === 0 ? 0 : 4
+  const out = new Uint8Array(head + extra + body.length)
+  out[0] = flags
   out.set(entry.hash, 1)
-  let o = 33
-  if (sig !== null) { out.set(sig, o); o += 64 }
-  out.set(entry.bytes, o)
+  if (sig !== null) out.set(sig, 33)
+  if (extra > 0) new DataView(out.buffer).setUint32(head, entry.bytes.length)
+  out.set(body, head + extra)
   return out
 }
 
+function damagedEntry (why: string, cause?: unknown): Error {
+  return new CorruptionError(`a stored log entry is damaged (${why}); restore the store from a replica or a backup`, cause === undefined ? undefined : { cause })
+}
+
 export function decodeStoredEntry (value: Uint8Array): StoredEntry {
-  const signed = (value[0]! & 1) === 1
+  const flags = value[0]!
+  const signed = (flags & FLAG_SIGNED) !== 0
   const start = signed ? 97 : 33
   if (value.length < start) throw new InvalidChangeError('stored log entry is too short')
-  return {
-    hash: value.subarray(1, 33),
-    signature: signed ? value.subarray(33, 97) : null,
-    bytes: value.subarray(start)
+  const hash = value.subarray(1, 33)
+  const signature = signed ? value.subarray(33, 97) : null
+  if ((flags & FLAG_ZSTD) === 0) return { hash, signature, bytes: value.subarray(start) }
+  if (value.length < start + 4) throw damagedEntry('truncated length')
+  if (zstdDecompress === undefined) throw damagedEntry('it is zstd-compressed and this Node.js has no zstd; run Node >= 22.15')
+  const length = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(start)
+  let bytes: Buffer
+  try {
+    bytes = zstdDecompress(value.subarray(start + 4), { maxOutputLength: Math.max(1, length) })
+  } catch (cause) {
+    throw damagedEntry('its compressed change does not inflate', cause)
   }
+  if (bytes.length !== length) throw damagedEntry(`its change inflates to ${bytes.length} bytes, not ${length}`)
+  return { hash, signature, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }
 }
 
 export function encodeChangeBatch (entries: readonly SignedChange[]): Uint8Array {

@@ -17,15 +17,14 @@ import { encode, decode, type Value } from '../codec/index.ts'
 import { sha256 } from '../crypto/hash.ts'
 import { peerIdFromPublicKey } from '../crypto/identity.ts'
 import { compareStamps, compareBytes, type Stamp } from '../crdt/register.ts'
+import { hexOf } from '../keys.ts'
 import type { Hlc } from '../clock/hlc.ts'
 import type { Change, Role } from '../log/change.ts'
 import { ForbiddenError, InvalidChangeError, NotAMemberError, type BlazeError } from '../errors.ts'
 
 interface Entry { role: Role | null, stamp: Stamp }
 
-function hex (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+const hex = hexOf
 
 /**
  * Each member's role history (grants and revokes in stamp order). A change is judged by its

@@ -10,7 +10,6 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const data = process.env.BLAZE_DATA ?? join(root, '.data', 'default')
 await runNode({
   data,
-  listen: ['/ip4/0.0.0.0/tcp/0'],
   bootstrap: [],
   mdns: true,
   hint: (db, node) => [

@@ -53,3 +53,9 @@ export const ERROR_CODES = {
   protocol: 'PROTOCOL_VIOLATION'
 } as const
 export type WireErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES]
+
+/** sync streams per connection: one session per pair, plus one replacing a dying one */
+export const MAX_INBOUND_STREAMS = 2
+export const MAX_OUTBOUND_STREAMS = 2
+/** opening a sync stream (protocol negotiation) must finish within this */
+export const OPEN_TIMEOUT_MS = 10_000

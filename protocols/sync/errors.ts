@@ -43,3 +43,21 @@ export class RemoteSyncError extends BlazeError {
     this.wireCode = wireCode
   }
 }
+
+/** An init option of the sync service is out of range (e.g. `maxInboundStreams: 0`). */
+export class InvalidSyncOptionError extends BlazeError {
+  static readonly code = 'ERR_INVALID_SYNC_OPTION'
+  constructor (message: string) {
+    super(message, InvalidSyncOptionError.code)
+    this.name = 'InvalidSyncOptionError'
+  }
+}
+
+/** `open()` was called on a sync service that is not started (or already stopped). */
+export class SyncServiceNotStartedError extends BlazeError {
+  static readonly code = 'ERR_SYNC_NOT_STARTED'
+  constructor (message: string) {
+    super(message, SyncServiceNotStartedError.code)
+    this.name = 'SyncServiceNotStartedError'
+  }
+}

@@ -4,11 +4,18 @@ import { converged, until } from '../wait.ts'
 import { Prng, seedFromEnv } from './prng.ts'
 import { makeWorld, type Step, type World, type WriteOp } from './world.ts'
 import { Cluster } from './cluster.ts'
+import { NodeCluster } from './node-cluster.ts'
+
+/** What a simulation drives: sessions wired in-process (Cluster) or real BlazeNodes (NodeCluster). */
+type SimCluster = Pick<Cluster, 'dbs' | 'components' | 'connectAll' | 'cut' | 'heal' | 'leave' | 'rejoin' | 'healAll' | 'describe' | 'problems' | 'counts' | 'close'>
 
 // SIM_SEED replays a run; SIM_NODES and SIM_ROUNDS scale it up for a soak run
 const DEFAULT_SEED = 20_240_611
 const NODES = Number(process.env.SIM_NODES ?? 30)
 const ROUNDS = Number(process.env.SIM_ROUNDS ?? 100)
+// the same on real BlazeNodes (a libp2p host each; smaller by default, it costs ~2x per round): SIM_NODE_NODES, SIM_NODE_ROUNDS
+const NODE_SIM_NODES = Number(process.env.SIM_NODE_NODES ?? 20)
+const NODE_SIM_ROUNDS = Number(process.env.SIM_NODE_ROUNDS ?? 60)
 /** bounds on waits for the network (generous: a healthy run needs a fraction) */
 const PROPAGATE_MS = 30_000
 const SETTLE_MS = 45_000
@@ -80,7 +87,7 @@ class Ledger {
 
 interface Events { partitions: number, flaky: number, leaves: number, rejoins: number, settles: number, propagations: number }
 
-async function runStep (c: Cluster, step: Step, ledger: Ledger, events: Events): Promise<void> {
+async function runStep (c: SimCluster, step: Step, ledger: Ledger, events: Events): Promise<void> {
   switch (step.type) {
     case 'writes':
       await Promise.all(step.writes.map(async ({ node, op }) => { ledger.record(node, op, await perform(c.dbs[node]!, op)) }))
@@ -111,7 +118,7 @@ async function runStep (c: Cluster, step: Step, ledger: Ledger, events: Events):
 
 describe('cluster simulation', function () {
   this.timeout(180_000)
-  let cluster: Cluster | undefined
+  let cluster: SimCluster | undefined
   afterEach(async () => { await cluster?.close() })
 
   it('the world is a function of the seed alone', () => {
@@ -123,15 +130,14 @@ describe('cluster simulation', function () {
     assert.ok(a.links.length >= 24 && a.links.length < 25 * 24 / 4, `${a.links.length} links`)
   })
 
-  it(`${NODES} nodes converge through partitions, flaky links and nodes that leave and return`, async () => {
-    const seed = seedFromEnv(DEFAULT_SEED)
+  async function simulate (create: typeof Cluster.create | typeof NodeCluster.create, nodes: number, rounds: number, seed: number): Promise<void> {
     const started = performance.now()
     const rng = new Prng(seed)
-    const world = makeWorld(rng.fork(), { nodes: NODES, rounds: ROUNDS })
+    const world = makeWorld(rng.fork(), { nodes, rounds })
     const ledger = new Ledger(world)
     const events: Events = { partitions: 0, flaky: 0, leaves: 0, rejoins: 0, settles: 0, propagations: 0 }
     try {
-      const c = cluster = await Cluster.create(world.nodes, world.links, rng.fork(), {
+      const c = cluster = await create(world.nodes, world.links, rng.fork(), {
         batchBytes: world.batchBytes,
         setup: async (owner) => {
           for (const counter of world.counters) await owner.collection('counters').insert({ id: counter, n: 0 })
@@ -162,5 +168,13 @@ describe('cluster simulation', function () {
       e.message = `[SIM_SEED=${seed}] ${e.message}${cluster === undefined ? '' : `\n${cluster.describe()}`}`
       throw e
     }
+  }
+
+  it(`${NODES} nodes converge through partitions, flaky links and nodes that leave and return`, async () => {
+    await simulate(Cluster.create, NODES, ROUNDS, seedFromEnv(DEFAULT_SEED))
+  })
+
+  it(`${NODE_SIM_NODES} real BlazeNodes over @libp2p/memory converge through the same kind of world (their peer managers redial)`, async () => {
+    await simulate(NodeCluster.create, NODE_SIM_NODES, NODE_SIM_ROUNDS, seedFromEnv(DEFAULT_SEED))
   })
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { decodeChangeBatch, encodeChangeBatch, decodeStoredEntry, encodeStoredEntry } from '../../../engine/log/entry.ts'
+import { COMPRESS_STORED_BYTES, decodeChangeBatch, encodeChangeBatch, decodeStoredEntry, encodeStoredEntry } from '../../../engine/log/entry.ts'
 import { decodeChange, encodeChange } from '../../../engine/log/change.ts'
 import { makeHlc } from '../../../engine/clock/hlc.ts'
 import { BlazeError } from '../../../engine/errors.ts'
@@ -17,6 +17,28 @@ describe('change log encodings', () => {
     assert.equal(batch.length, 2)
     assert.equal(batch[0]!.signature, null)
     assert.deepEqual(decodeChange(batch[1]!.bytes).ops, [{ op: 'set', c: 'x', id: 'a', p: [], v: { n: 1 } }])
+  })
+
+  it('stores a large change compressed and gives back its exact bytes; a damaged one is a CorruptionError', () => {
+    const ops = Array.from({ length: 200 }, (_, i) => ({ op: 'set' as const, c: 'bugs', id: `bug-${i}`, p: [], v: { title: 'crash when syncing', status: 'open', votes: i } }))
+    const big = encodeChange({ db: new Uint8Array(16), author: new Uint8Array(32).fill(1), seq: 1, prev: null, hlc: makeHlc(5, 0), ops })
+    assert.ok(big.length >= COMPRESS_STORED_BYTES)
+    const hash = new Uint8Array(32).fill(2)
+    for (const signature of [null, new Uint8Array(64).fill(9)]) {
+      const stored = encodeStoredEntry({ bytes: big, hash, signature })
+      assert.ok(stored.length < big.length / 2, `stored ${stored.length} bytes for a change of ${big.length}`)
+      const back = decodeStoredEntry(stored)
+      assert.deepEqual(back.bytes, big)
+      assert.deepEqual(back.hash, hash)
+      assert.deepEqual(back.signature, signature)
+      const damaged = stored.slice()
+      damaged[damaged.length - 10]! ^= 0xff
+      damaged[damaged.length - 30]! ^= 0xff
+      assert.throws(() => decodeStoredEntry(damaged), { name: 'CorruptionError' })
+      assert.throws(() => decodeStoredEntry(stored.subarray(0, signature === null ? 35 : 99)), { name: 'CorruptionError' })
+    }
+    // small changes stay as they are
+    assert.equal(encodeStoredEntry({ bytes: change, hash, signature: null }).length, 33 + change.length)
   })
 
   it('any bytes as a batch or a change give a result or a typed error, never anything else', () => {
