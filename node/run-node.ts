@@ -13,7 +13,8 @@ import { savedBootstrap } from './bootstrap-file.ts'
 import { HttpApi } from './http/api.ts'
 import { TokenStore } from './http/tokens.ts'
 import { Logger, type LogFormat, type LogLevel } from './log.ts'
-import { NodeMetrics } from './metrics.ts'
+import { Registry } from 'prom-client'
+import { libp2pMetrics, NodeMetrics } from './metrics.ts'
 import { MetricsServer } from './metrics-server.ts'
 
 export interface RunOptions {
@@ -43,8 +44,10 @@ export async function runNode (options: RunOptions): Promise<void> {
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
   // addresses saved by `blaze join` (the member it paired with) are dialled too
   const bootstrap = [...new Set([...options.bootstrap, ...savedBootstrap(options.data)])]
+  const registry = options.metrics === undefined ? undefined : new Registry()
   const node = await BlazeNode.start({
     db,
+    ...(registry === undefined ? {} : { libp2pMetrics: libp2pMetrics(registry) }),
     dataDir: options.data,
     ...(options.listen === undefined || options.listen.length === 0 ? {} : { listen: options.listen }),
     bootstrap,
@@ -58,7 +61,7 @@ export async function runNode (options: RunOptions): Promise<void> {
   let http: HttpApi | undefined
   let up = true
   if (options.metrics !== undefined) {
-    metrics = new NodeMetrics({ db, node })
+    metrics = new NodeMetrics({ db, node, ...(registry === undefined ? {} : { registry }) })
     metricsServer = await MetricsServer.start({ metrics, db, up: () => up, health: () => ({ peers: node.peers().length }), ...options.metrics })
   }
   if (options.http !== undefined) {

@@ -105,6 +105,8 @@ describe('blaze CLI: the whole command set (real processes)', function () {
       const metrics = await (await fetch(r.metrics)).text()
       assert.match(metrics, /^blazedb_changes_applied_total\{origin="local"\} \d+$/m)
       assert.match(metrics, /^blazedb_peers_connected 0$/m)
+      // libp2p's own metrics are on the same endpoint
+      assert.match(metrics, /^libp2p_/m)
       assert.equal((await fetch(r.metrics.replace('/metrics', '/health'))).status, 200)
       const created = await fetch(`${r.http}/collections/notes/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'n1', text: 'over http' }) })
       assert.equal(created.status, 201)
