@@ -7,14 +7,16 @@
  * passphrase for an encrypted directory comes from $BLAZE_PASSPHRASE.
  */
 import { Command } from 'commander'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { BlazeError } from '../../engine/errors.ts'
 import { addAdminCommands } from './admin-commands.ts'
 import { CliError } from './context.ts'
 import { addDataCommands } from './data-commands.ts'
 import { addNodeCommands } from './node-commands.ts'
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+// node/cli/ in a checkout, dist/node/cli/ in the installed package
+const manifest = ['../../package.json', '../../../package.json'].map((p) => new URL(p, import.meta.url)).find((u) => existsSync(u))
+const pkg = manifest === undefined ? { version: 'unknown' } : JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }
 
 const program = new Command()
 program.name('blaze').description('BlazeDB: an encrypted, peer-to-peer document database').version(pkg.version).showHelpAfterError()
