@@ -22,7 +22,7 @@ import type { Datastore } from 'interface-datastore'
 import type { LevelDatastore } from 'datastore-level'
 import type { Database, Rejection, VersionVector } from '../engine/index.ts'
 import { PeerRateLimiter, type PeerRateStats, PROTOCOL, syncService, type SyncService, type SyncSession } from '../protocols/sync/index.ts'
-import { announcePairing, createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits, type Transports } from './host.ts'
+import { announcePairing, createHost, DEFAULT_MAX_CONNECTIONS, type Host, type HostLimits, type HostOptions, type Transports } from './host.ts'
 import { ConnectionGuard, type GuardStats, type PeerLimits } from './peer-limits.ts'
 import { checkPeerManagerInit, MeshPeerManager, type PeerHost, type PeerManager, type PeerManagerInit } from './peer-manager.ts'
 import { boundListen, freeListen, openPeerDatastore, rememberedListen, rememberListen } from './remembered.ts'
@@ -35,6 +35,8 @@ import type { PairService, PairingOffer } from '../protocols/pair/index.ts'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 
 export interface BlazeNodeOptions {
+  /** libp2p's own metrics, e.g. `libp2pMetrics(registry)` (node/metrics.ts) */
+  libp2pMetrics?: HostOptions['metrics']
   db: Database
   /**
    * multiaddrs to listen on; default: those of the last run (from `dataDir`, same ports),
@@ -75,6 +77,8 @@ export interface NodeStats {
   applied: number
   bytesIn: number
   bytesOut: number
+  /** change frames: bytes on the wire (after compression) and before, per direction */
+  changeBytes: { wireIn: number, rawIn: number, wireOut: number, rawOut: number }
   /** read-side bytes the sessions hold now (received, not yet handled), and the most one session ever held */
   readBufferedBytes: number
   readBufferPeakBytes: number
@@ -118,7 +122,7 @@ export class BlazeNode extends EventTarget {
   private readonly ownDatastore: LevelDatastore | undefined
   private readonly log: (line: string) => void
   private readonly allowPeer: ((peer: string) => boolean) | undefined
-  private readonly counters = { applied: 0, bytesIn: 0, bytesOut: 0, rejected: {} as Record<string, number> }
+  private readonly counters = { applied: 0, bytesIn: 0, bytesOut: 0, rejected: {} as Record<string, number>, changeBytes: { wireIn: 0, rawIn: 0, wireOut: 0, rawOut: 0 } }
   private readonly peerVectors = new Map<string, VersionVector>()
   private unsubscribe: (() => void) | undefined
   private heldTimer: NodeJS.Timeout | undefined
@@ -197,6 +201,7 @@ export class BlazeNode extends EventTarget {
       start: false,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.transports === undefined ? {} : { transports: options.transports }),
+      ...(options.libp2pMetrics === undefined ? {} : { metrics: options.libp2pMetrics }),
       ...(datastore === undefined ? {} : { datastore })
     }, {
       sync: syncService({
@@ -211,6 +216,11 @@ export class BlazeNode extends EventTarget {
           applied: (result, peer) => { node?.onApplied(result.applied, peer) },
           rejected: (r, peer) => { node?.onRejected(r, peer) },
           bytes: (direction, n) => { if (node === undefined) return; if (direction === 'in') node.counters.bytesIn += n; else node.counters.bytesOut += n },
+          changeFrame: (direction, wire, raw) => {
+            const c = node?.counters.changeBytes
+            if (c === undefined) return
+            if (direction === 'in') { c.wireIn += wire; c.rawIn += raw } else { c.wireOut += wire; c.rawOut += raw }
+          },
           peerVector: (p, vv) => { node?.peerVectors.set(p, vv) }
         }
       })
@@ -362,6 +372,9 @@ export class BlazeNode extends EventTarget {
 
   multiaddrs (): string[] { return this.host.getMultiaddrs().map((m) => m.toString()) }
 
+  /** the version vector a peer last told us it holds (for sync lag) */
+  peerVector (peer: string): VersionVector | undefined { return this.peerVectors.get(peer) }
+
   /** peers with a live sync session */
   peers (): string[] { return this.host.services.sync.peers() }
 
@@ -380,6 +393,7 @@ export class BlazeNode extends EventTarget {
       applied: this.counters.applied,
       bytesIn: this.counters.bytesIn,
       bytesOut: this.counters.bytesOut,
+      changeBytes: { ...this.counters.changeBytes },
       readBufferedBytes: buffered,
       readBufferPeakBytes: this.readPeak,
       connections: this.guard.stats()

@@ -49,6 +49,8 @@ export interface HostLimits {
 export const PAIRING_SERVICE_TAG = 'blazedb-pair.local'
 
 export interface HostOptions {
+  /** libp2p's own metrics (e.g. NodeMetrics.libp2pMetrics()) */
+  metrics?: Libp2pOptions['metrics']
   identity: Identity
   /** the database (its mDNS tag); undefined for a device that is still joining */
   dbId: string | undefined
@@ -133,6 +135,7 @@ export async function createHost<S extends ServiceMap = Record<never, never>> (o
   const listen = useRelays && !options.listen.includes(CIRCUIT_LISTEN) ? [...options.listen, CIRCUIT_LISTEN] : options.listen
   const host = await createLibp2p({
     privateKey,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     addresses: { listen, announceFilter: announce.announceFilter },
     transports: [...(options.transports ?? [announce.tcp()]), relayTransport()],
     ...(options.datastore === undefined ? {} : { datastore: options.datastore }),

@@ -2,7 +2,7 @@
  * Prometheus metrics of a node (prom-client), on a registry of its own so that several
  * nodes in one process (tests, simulations) do not mix: what the engine applies and how
  * fast, what sync moves and how far behind each peer is, the log, rejections, held changes,
- * and the process. libp2p's own metrics join the same registry (`libp2pMetrics`).
+ * and the process. libp2p's own metrics join the same registry (`libp2pMetrics(registry)`).
  *
  * @example
  * const metrics = new NodeMetrics({ db, node })
@@ -19,6 +19,8 @@ export interface MetricsNode extends EventTarget {
   peers: () => string[]
   /** the version vector a peer last told us it holds */
   peerVector: (peer: string) => VersionVector | undefined
+  /** cumulative sync bytes: all frames on the wire, and change frames on the wire and before compression */
+  stats: () => { bytesIn: number, bytesOut: number, changeBytes: { wireIn: number, rawIn: number, wireOut: number, rawOut: number } }
 }
 
 export interface NodeMetricsOptions {
@@ -36,7 +38,6 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export class NodeMetrics {
   readonly registry: Registry
   readonly #stops: Array<() => void> = []
-  readonly #bytes: Counter<'direction' | 'encoding'>
 
   constructor (options: NodeMetricsOptions) {
     const { db, node } = options
@@ -44,7 +45,6 @@ export class NodeMetrics {
     const registry = this.registry = options.registry ?? new Registry()
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry })
     const registers = [registry]
-    this.#bytes = new Counter({ name: 'blazedb_sync_bytes_total', help: 'Sync bytes, by direction: on the wire (encoding="wire", after compression) and before compression (encoding="raw")', labelNames: ['direction', 'encoding'], registers })
 
     const changes = new Counter({ name: 'blazedb_changes_applied_total', help: 'Changes applied to this replica, by origin (local writes, or received from peers)', labelNames: ['origin'], registers })
     const ops = new Counter({ name: 'blazedb_ops_applied_total', help: 'Operations applied (field sets, deletes, increments, grants), by origin', labelNames: ['origin'], registers })
@@ -92,6 +92,37 @@ export class NodeMetrics {
       }
     })
 
+    // cumulative counts kept by the node, turned into counter increments at each scrape
+    const seen = { all: { in: 0, out: 0 }, wire: { in: 0, out: 0 }, raw: { in: 0, out: 0 } }
+    const step = (counter: Counter<string>, labels: Record<string, string>, last: { in: number, out: number }, direction: 'in' | 'out', now: number): void => {
+      counter.inc(labels, Math.max(0, now - last[direction]))
+      last[direction] = now
+    }
+    new Counter({
+      name: 'blazedb_sync_bytes_total',
+      help: 'Sync bytes on the wire (every frame), by direction',
+      labelNames: ['direction'],
+      registers,
+      collect () {
+        const s = node.stats()
+        step(this, { direction: 'in' }, seen.all, 'in', s.bytesIn)
+        step(this, { direction: 'out' }, seen.all, 'out', s.bytesOut)
+      }
+    })
+    new Counter({
+      name: 'blazedb_sync_change_bytes_total',
+      help: 'Change batches synced, by direction: bytes on the wire (encoding="wire", compressed when it pays) and before compression (encoding="raw")',
+      labelNames: ['direction', 'encoding'],
+      registers,
+      collect () {
+        const c = node.stats().changeBytes
+        step(this, { direction: 'in', encoding: 'wire' }, seen.wire, 'in', c.wireIn)
+        step(this, { direction: 'out', encoding: 'wire' }, seen.wire, 'out', c.wireOut)
+        step(this, { direction: 'in', encoding: 'raw' }, seen.raw, 'in', c.rawIn)
+        step(this, { direction: 'out', encoding: 'raw' }, seen.raw, 'out', c.rawOut)
+      }
+    })
+
     const rejected = new Counter({ name: 'blazedb_changes_rejected_total', help: 'Received changes refused (never applied), by reason', labelNames: ['reason'], registers })
     const onRejected = (e: Event): void => {
       const detail = (e as CustomEvent<{ count: number, error: { name: string } }>).detail
@@ -101,19 +132,13 @@ export class NodeMetrics {
     this.#stops.push(() => { node.removeEventListener('rejected', onRejected) })
   }
 
-  /** Sync traffic of one frame: its bytes on the wire and before compression. */
-  syncBytes (direction: 'in' | 'out', wire: number, raw: number): void {
-    this.#bytes.inc({ direction, encoding: 'wire' }, wire)
-    this.#bytes.inc({ direction, encoding: 'raw' }, raw)
-  }
-
-  /** libp2p's own metrics, on this registry: pass as `metrics` to createLibp2p. */
-  libp2pMetrics (): ReturnType<typeof prometheusMetrics> {
-    return prometheusMetrics({ registry: this.registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
-  }
-
   stop (): void {
     for (const stop of this.#stops.splice(0)) stop()
     this.registry.clear()
   }
+}
+
+/** libp2p's own metrics on `registry` (pass as BlazeNode's `libp2pMetrics`, then NodeMetrics on the same registry). */
+export function libp2pMetrics (registry: Registry): ReturnType<typeof prometheusMetrics> {
+  return prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true })
 }

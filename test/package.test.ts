@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './engine/helpers.ts'
@@ -68,6 +68,8 @@ describe('the package, installed as a user would', function () {
       const init = await run(process.execPath, [join(app, 'node_modules', '.bin', 'blaze'), 'init', '--data', join(app, 'cli')], app)
       assert.equal(init.code, 0, init.stderr)
       const ids = JSON.parse(init.stdout) as { dbId: string }
+      const version = await run(process.execPath, [join(app, 'node_modules', '.bin', 'blaze'), '--version'], app)
+      assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version)
       const id = await run(process.execPath, [join(app, 'node_modules', '.bin', 'blaze'), 'id', '--data', join(app, 'cli')], app)
       assert.equal((JSON.parse(id.stdout) as { dbId: string }).dbId, ids.dbId)
 

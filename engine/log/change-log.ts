@@ -29,6 +29,8 @@ export interface Head { author: Uint8Array, seq: number, hash: Uint8Array }
 export interface Batch {
   /** a FRAME_CHANGES frame */
   frame: Uint8Array
+  /** the frame's payload before compression */
+  rawBytes: number
   /** per author, the last seq in the frame */
   upTo: VersionVector
   count: number
@@ -151,7 +153,8 @@ export class ChangeLog {
     let upTo: VersionVector = {}
     let bytes = 0
     const cut = (): Batch => {
-      const batch = { frame: encodeFrame(encodeChangeBatch(entries), { type: FRAME_CHANGES }), upTo, count: entries.length }
+      const payload = encodeChangeBatch(entries)
+      const batch = { frame: encodeFrame(payload, { type: FRAME_CHANGES }), rawBytes: payload.length, upTo, count: entries.length }
       entries = []
       upTo = {}
       bytes = 0

@@ -8,14 +8,25 @@
  * |--------|----------------------------------------|----------------------------------------|--------|
  * | POST   | /v1/collections/{c}/documents          | the document                           | 201 { id } |
  * | GET    | /v1/collections/{c}/documents/{id}     |                                        | the document, or 404 |
+ * | PUT    | /v1/collections/{c}/documents/{id}     | the whole document                     | { id } (inserted or replaced) |
  * | PATCH  | /v1/collections/{c}/documents/{id}     | a patch (fields to set; null removes)  | { id } |
  * | DELETE | /v1/collections/{c}/documents/{id}     |                                        | { deleted } |
  * | POST   | /v1/collections/{c}/query              | { filter, sort, limit, after, select } | { documents, next? } |
  * | POST   | /v1/collections/{c}/aggregate          | { groupBy?, aggregates, filter?, … }   | { rows } |
  * | POST   | /v1/collections/{c}/search             | { query, limit?, filter?, fields? }    | { hits: [{ document, score }] } |
  * | GET    | /v1/collections/{c}/live?filter=&sort=&limit= | (Server-Sent Events)            | `event: result` with { documents } on every change of the results |
- * | GET    | /v1/status                             |                                        | { dbId, peerId, peers, versionVector, log } |
+ * | GET    | /v1/status[?stateHash=true]            |                                        | { dbId, peerId, versionVector, log, peers… } |
+ * | GET    | /v1/members                            |                                        | { members: [{ peerId, role }] } |
+ * | GET    | /v1/peers                              |                                        | { peers } (a node only) |
+ * | POST   | /v1/members                            | { peerId, role } (admin)               | { peerId, role } |
+ * | DELETE | /v1/members/{peerId}                   | (admin)                                | { peerId, revoked: true } |
+ * | POST   | /v1/indexes                            | { collection, fields, name? } (admin)  | { collection, name, fields } |
+ * | POST   | /v1/backup                             | { file } (admin; a path on the node)   | { file, entries, bytes } |
+ * | POST   | /v1/pair                               | { role?, ttlMs? } (admin; a node only) | NDJSON: { code, expiresAt, addresses }, then { joined, role } or { error, code } |
  * | GET    | /v1/openapi.json                       |                                        | the OpenAPI 3.1 document (no token needed) |
+ *
+ * Admin routes take an admin token: the CLI's own (control.json), or one from `blaze token
+ * create --role admin`.
  *
  * Errors are JSON `{ error, code }` with a 4xx status (the engine's error code where the
  * engine refused), never a stack trace: malformed JSON 400, a filter the engine refuses 400,
@@ -25,22 +36,33 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { BlazeError, type Database, type Filter } from '../../engine/index.ts'
-import { jsonReplacer } from '../control-api.ts'
+import { BlazeError, type Database, type Filter, type Role } from '../../engine/index.ts'
+import { jsonReplacer } from './json.ts'
 import { openApiDocument } from './openapi.ts'
-import type { TokenRecord, TokenStore } from './tokens.ts'
+import type { TokenRole, TokenStore } from './tokens.ts'
+import { timingSafeEqual } from 'node:crypto'
+
+/** What the API uses of a running mesh node, when there is one. */
+export interface ApiNode {
+  peers: () => string[]
+  /** extra status fields: addresses, connections, rejected… */
+  status: () => Record<string, unknown>
+  pair: (options: { role?: 'writer' | 'reader' | 'admin', ttlMs?: number }) => { code: string, expiresAt: number, addresses: string[], joined: Promise<{ peerId: string, role: string }>, cancel: () => void }
+}
 
 export interface HttpApiOptions {
   db: Database
   tokens: TokenStore
+  /** tokens held elsewhere (the CLI's control token), checked besides the stored ones */
+  extraTokens?: Array<{ token: string, role: TokenRole }>
+  /** the mesh node, for peers, status and pairing */
+  node?: ApiNode
   host: string
   port: number
   /** PEM certificate and key: serve HTTPS */
   tls?: { cert: string | Buffer, key: string | Buffer }
   /** largest request body; default 5 MiB (a document may be up to the engine's 4 MiB change limit) */
   maxBodyBytes?: number
-  /** extra fields for /v1/status (peers, addresses) */
-  status?: () => Record<string, unknown>
   /** ms between keep-alive comments on live streams; default 15 s */
   heartbeatMs?: number
 }
@@ -69,8 +91,9 @@ const STATUS_OF: Record<string, number> = {
 }
 
 type Handler = (ctx: Context) => Promise<unknown> | unknown
-interface Route { method: string, pattern: RegExp, write: boolean, handler: Handler }
-interface Context { req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams, body: () => Promise<Record<string, unknown>>, token: TokenRecord, api: HttpApi }
+type Need = 'read' | 'write' | 'admin'
+interface Route { method: string, pattern: RegExp, need: Need, handler: Handler }
+interface Context { req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams, body: () => Promise<Record<string, unknown>>, token: { id: string, role: TokenRole }, api: HttpApi }
 
 export class HttpApi {
   readonly #server: Server
@@ -114,51 +137,133 @@ function routesFor (options: HttpApiOptions): Route[] {
   const col = (what: string): RegExp => new RegExp(`^/v1/collections/([^/]+)/${what}$`)
   const collection = (ctx: Context): ReturnType<Database['collection']> => db.collection(ctx.params[0]!)
   return [
-    { method: 'GET', pattern: /^\/v1\/status$/, write: false, handler: () => ({ dbId: db.id, peerId: db.peerId, versionVector: db.versionVector(), log: { ...db.logStats(), horizon: db.horizon() }, ...options.status?.() }) },
     {
-      method: 'POST', pattern: col('documents'), write: true, handler: async (ctx) => {
+      method: 'GET', pattern: /^\/v1\/status$/, need: 'read', handler: (ctx) => ({
+        dbId: db.id,
+        peerId: db.peerId,
+        versionVector: db.versionVector(),
+        log: { ...db.logStats(), horizon: db.horizon() },
+        ...(ctx.query.get('stateHash') === 'true' ? { stateHash: db.stateHash() } : {}),
+        ...options.node?.status()
+      })
+    },
+    { method: 'GET', pattern: /^\/v1\/members$/, need: 'read', handler: () => ({ members: db.members.list() }) },
+    {
+      method: 'POST', pattern: /^\/v1\/members$/, need: 'admin', handler: async (ctx) => {
+        const { peerId, role } = await ctx.body()
+        if (typeof peerId !== 'string' || typeof role !== 'string') throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'members takes { "peerId": "12D3KooW…", "role": "writer" | "reader" | "admin" }')
+        await db.members.grant(peerId, role as Role)
+        return { peerId, role }
+      }
+    },
+    {
+      method: 'DELETE', pattern: /^\/v1\/members\/([^/]+)$/, need: 'admin', handler: async (ctx) => {
+        const peerId = ctx.params[0]!
+        if (db.members.roleOf(peerId) === null) throw new HttpError(404, 'ERR_NOT_FOUND', `${peerId} is not a member; \`blaze members list\` shows who is`)
+        await db.members.revoke(peerId)
+        return { peerId, revoked: true }
+      }
+    },
+    { method: 'GET', pattern: /^\/v1\/peers$/, need: 'read', handler: () => ({ peers: nodeOf(options).peers() }) },
+    {
+      method: 'POST', pattern: /^\/v1\/indexes$/, need: 'admin', handler: async (ctx) => {
+        const { collection: c, fields, name } = await ctx.body()
+        if (typeof c !== 'string' || !(typeof fields === 'string' || Array.isArray(fields))) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'indexes takes { "collection": "bugs", "fields": ["status"] }')
+        await db.collection(c).createIndex(fields as string[], typeof name === 'string' ? { name } : {})
+        const list = typeof fields === 'string' ? [fields] : fields as string[]
+        return { collection: c, name: typeof name === 'string' ? name : list.join('+'), fields: list }
+      }
+    },
+    {
+      method: 'POST', pattern: /^\/v1\/backup$/, need: 'admin', handler: async (ctx) => {
+        const { file } = await ctx.body()
+        if (typeof file !== 'string' || file === '') throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'backup takes { "file": "/path/on/the/node/backup.bzb" }')
+        return { file, ...await db.backup(file) }
+      }
+    },
+    { method: 'POST', pattern: /^\/v1\/pair$/, need: 'admin', handler: async (ctx) => { await pair(ctx, nodeOf(options)); return STREAMED } },
+    {
+      method: 'POST', pattern: col('documents'), need: 'write', handler: async (ctx) => {
         const id = await collection(ctx).insert(await ctx.body())
         ctx.res.statusCode = 201
         return { id }
       }
     },
     {
-      method: 'GET', pattern: doc, write: false, handler: (ctx) => {
+      method: 'GET', pattern: doc, need: 'read', handler: (ctx) => {
         const found = collection(ctx).get(ctx.params[1]!)
         if (found === undefined) throw new HttpError(404, 'ERR_NOT_FOUND', `${ctx.params[0]!}/${ctx.params[1]!} does not exist`)
         return found
       }
     },
     {
-      method: 'PATCH', pattern: doc, write: true, handler: async (ctx) => {
+      method: 'PUT', pattern: doc, need: 'write', handler: async (ctx) => {
+        const body = await ctx.body()
+        if (body.id !== undefined && body.id !== ctx.params[1]) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `the document's id ${JSON.stringify(body.id)} is not the one in the path (${ctx.params[1]!})`)
+        return { id: await collection(ctx).put({ ...body, id: ctx.params[1]! }) }
+      }
+    },
+    {
+      method: 'PATCH', pattern: doc, need: 'write', handler: async (ctx) => {
         const patch = await ctx.body()
         // JSON has no undefined: null removes a field, as in JSON Merge Patch
         await collection(ctx).update(ctx.params[1]!, nullsRemove(patch) as Record<string, unknown>)
         return { id: ctx.params[1]! }
       }
     },
-    { method: 'DELETE', pattern: doc, write: true, handler: async (ctx) => ({ deleted: await collection(ctx).delete(ctx.params[1]!) }) },
+    { method: 'DELETE', pattern: doc, need: 'write', handler: async (ctx) => ({ deleted: await collection(ctx).delete(ctx.params[1]!) }) },
     {
-      method: 'POST', pattern: col('query'), write: false, handler: async (ctx) => {
+      method: 'POST', pattern: col('query'), need: 'read', handler: async (ctx) => {
         const spec = await ctx.body()
         const page = collection(ctx).findPage((spec.filter ?? {}) as Filter, pick(spec, ['sort', 'limit', 'after', 'select', 'offset']))
         return { documents: page.docs, ...(page.next === undefined ? {} : { next: page.next }) }
       }
     },
-    { method: 'POST', pattern: col('aggregate'), write: false, handler: async (ctx) => ({ rows: collection(ctx).aggregate(await ctx.body() as never) }) },
+    { method: 'POST', pattern: col('aggregate'), need: 'read', handler: async (ctx) => ({ rows: collection(ctx).aggregate(await ctx.body() as never) }) },
     {
-      method: 'POST', pattern: col('search'), write: false, handler: async (ctx) => {
+      method: 'POST', pattern: col('search'), need: 'read', handler: async (ctx) => {
         const body = await ctx.body()
         if (typeof body.query !== 'string') throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'search needs { "query": "words to find" }')
         const hits = collection(ctx).search(body.query, pick(body, ['limit', 'filter', 'prefix', 'index', 'fields']))
         return { hits: hits.map((h) => ({ document: h.doc, score: h.score })) }
       }
     },
-    { method: 'GET', pattern: col('live'), write: false, handler: (ctx) => { live(ctx, options); return LIVE } }
+    { method: 'GET', pattern: col('live'), need: 'read', handler: (ctx) => { live(ctx, options); return STREAMED } }
   ]
 }
 
-const LIVE = Symbol('live')
+/** a handler that wrote its own answer */
+const STREAMED = Symbol('streamed')
+
+function nodeOf (options: HttpApiOptions): ApiNode {
+  if (options.node === undefined) throw new HttpError(404, 'ERR_NO_NODE', 'this API serves a database without a mesh node; run it with `blaze start`')
+  return options.node
+}
+
+const PAIR_KEEPALIVE_MS = 30_000
+
+/** Pairing, as NDJSON: the code at once, then who joined (or why nobody did). */
+async function pair (ctx: Context, node: ApiNode): Promise<void> {
+  const { role, ttlMs } = await ctx.body()
+  if ((role !== undefined && typeof role !== 'string') || (ttlMs !== undefined && typeof ttlMs !== 'number')) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'pair takes { "role"?: "writer" | "reader" | "admin", "ttlMs"?: number }')
+  const offer = node.pair({ ...(role === undefined ? {} : { role: role as 'writer' }), ...(ttlMs === undefined ? {} : { ttlMs }) })
+  const { res } = ctx
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+  res.write(JSON.stringify({ code: offer.code, expiresAt: offer.expiresAt, addresses: offer.addresses }) + '\n')
+  // the client gave up (Ctrl-C): nobody can show the code any more, so close the window
+  res.once('close', () => { if (!res.writableFinished) offer.cancel() })
+  // an empty line now and then, so no idle timeout between client and server ends a long window
+  const keepAlive = setInterval(() => { res.write('\n') }, PAIR_KEEPALIVE_MS)
+  try {
+    const joined = await offer.joined
+    res.end(JSON.stringify({ joined: joined.peerId, role: joined.role }) + '\n')
+  } catch (error) {
+    const e = error as BlazeError
+    res.end(JSON.stringify({ error: e.message, name: e.name, code: e.code }) + '\n')
+  } finally {
+    clearInterval(keepAlive)
+  }
+}
 
 async function serve (options: HttpApiOptions, routes: Route[], req: IncomingMessage, res: ServerResponse, api: HttpApi): Promise<void> {
   try {
@@ -171,11 +276,11 @@ async function serve (options: HttpApiOptions, routes: Route[], req: IncomingMes
       res.setHeader('allow', matching.map((r) => r.method).join(', '))
       throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${url.pathname} takes ${matching.map((r) => r.method).join(' or ')}, not ${req.method ?? ''}`)
     }
-    const token = authorize(options.tokens, req, route.write)
+    const token = authorize(options, req, route.need)
     const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => decodeURIComponent(p))
     const ctx: Context = { req, res, params, query: url.searchParams, token, api, body: async () => await readBody(req, options.maxBodyBytes ?? 5 * 1024 * 1024) }
     const result = await route.handler(ctx)
-    if (result === LIVE) return
+    if (result === STREAMED) return
     send(res, res.statusCode, result)
   } catch (error) {
     if (res.headersSent) { res.destroy(); return }
@@ -184,14 +289,20 @@ async function serve (options: HttpApiOptions, routes: Route[], req: IncomingMes
   }
 }
 
-function authorize (tokens: TokenStore, req: IncomingMessage, write: boolean): TokenRecord {
+const RANK: Record<TokenRole, number> = { reader: 0, writer: 1, admin: 2 }
+const NEEDS: Record<Need, TokenRole> = { read: 'reader', write: 'writer', admin: 'admin' }
+
+function authorize (options: HttpApiOptions, req: IncomingMessage, need: Need): { id: string, role: TokenRole } {
   const header = req.headers.authorization
   if (header === undefined || !header.startsWith('Bearer ')) {
     throw new HttpError(401, 'ERR_UNAUTHORIZED', 'send the header "Authorization: Bearer TOKEN"; create a token on the node with `blaze token create --data DIR --role reader`')
   }
-  const record = tokens.verify(header.slice(7).trim())
+  const presented = header.slice(7).trim()
+  const extra = options.extraTokens?.find((t) => t.token.length === presented.length && timingSafeEqual(Buffer.from(t.token), Buffer.from(presented)))
+  const record = extra === undefined ? options.tokens.verify(presented) : { id: 'control', role: extra.role }
   if (record === undefined) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'this token is unknown or revoked; create one with `blaze token create --data DIR --role reader`')
-  if (write && record.role === 'reader') throw new HttpError(403, 'ERR_FORBIDDEN', `token ${record.id} is a reader token and may not write; create a writer token with \`blaze token create --data DIR --role writer\``)
+  const wanted = NEEDS[need]
+  if (RANK[record.role] < RANK[wanted]) throw new HttpError(403, 'ERR_FORBIDDEN', `token ${record.id} is a ${record.role} token and may not do this; it needs a ${wanted} token (\`blaze token create --data DIR --role ${wanted}\`)`)
   return record
 }
 

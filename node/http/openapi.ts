@@ -21,6 +21,7 @@ export function openApiDocument (): Record<string, unknown> {
       '/v1/collections/{c}/documents': { post: { summary: 'Insert a document; returns its id', parameters: [collection], requestBody: body(doc), responses: { 201: json({ type: 'object', properties: { id: { type: 'string' } } }), 409: error, ...errors } } },
       '/v1/collections/{c}/documents/{id}': {
         get: { summary: 'Read a document', parameters: [collection, id], responses: { 200: json(doc), ...errors } },
+        put: { summary: 'Insert or replace the whole document', parameters: [collection, id], requestBody: body(doc), responses: { 200: json({ type: 'object', properties: { id: { type: 'string' } } }), ...errors } },
         patch: { summary: 'Change fields (nested objects merge; null removes a field)', parameters: [collection, id], requestBody: body({ type: 'object' }), responses: { 200: json({ type: 'object' }), ...errors } },
         delete: { summary: 'Delete a document', parameters: [collection, id], responses: { 200: json({ type: 'object', properties: { deleted: { type: 'boolean' } } }), ...errors } }
       },

@@ -47,6 +47,8 @@ export interface SyncObserver {
   rejected?: (rejection: Rejection, peer: string) => void
   /** bytes on the wire, per direction */
   bytes?: (direction: 'in' | 'out', bytes: number) => void
+  /** change frames: bytes on the wire and before compression, per direction */
+  changeFrame?: (direction: 'in' | 'out', wireBytes: number, rawBytes: number) => void
   /** the peer's version vector as last learned */
   peerVector?: (peer: string, vv: VersionVector) => void
   /** our send buffer to the peer is full (once per episode): we wait for it to drain */
@@ -180,6 +182,7 @@ export class SyncSession {
         if (next === undefined || this.closed) break
         await this.rateLimit(next.wireBytes)
         if (this.closed) break
+        if (next.frame.type === FRAME.changes) this.observer.changeFrame?.('in', next.wireBytes, next.frame.payload.length)
         await this.onFrame(next.frame)
       }
     } catch (error) {
@@ -321,6 +324,7 @@ export class SyncSession {
           const [batch] = this.db.changeBatches(this.sent, { maxBytes: this.batchBytes })
           if (batch === undefined) break
           this.sent = mergeVectors(this.sent, batch.upTo)
+          this.observer.changeFrame?.('out', batch.frame.length, batch.rawBytes)
           await this.sender.write(batch.frame)
         }
       }

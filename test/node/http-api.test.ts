@@ -80,7 +80,7 @@ describe('HTTP API', () => {
       [call('GET', '/v1/status', 'blz_00000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'), 401, 'ERR_UNAUTHORIZED'],
       [call('POST', '/v1/collections/bugs/documents', reader, { title: 'no' }), 403, 'ERR_FORBIDDEN'],
       [call('GET', '/v1/nothing', reader), 404, 'ERR_NO_ROUTE'],
-      [call('PUT', '/v1/collections/bugs/documents/keep', writer, {}), 405, 'ERR_METHOD_NOT_ALLOWED'],
+      [call('PUT', '/v1/collections/bugs/query', writer, {}), 405, 'ERR_METHOD_NOT_ALLOWED'],
       [call('POST', '/v1/collections/bugs/documents', writer, { id: 'keep' }), 409, 'ERR_ALREADY_EXISTS'],
       [call('PATCH', '/v1/collections/bugs/documents/missing', writer, { a: 1 }), 404, 'ERR_NOT_FOUND'],
       [call('POST', '/v1/collections/bugs/search', reader, { limit: 3 }), 400, 'ERR_INVALID_ARGUMENT']

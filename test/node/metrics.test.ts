@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 // @ts-expect-error: the parser ships no types; it returns [{ name, help, type, metrics: [{ value?, labels?, buckets?, count? }] }]
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+import { readFileSync } from 'node:fs'
 import type { Database } from '../../engine/index.ts'
+import { BlazeNode } from '../../node/blaze-node.ts'
+import { converged } from '../wait.ts'
 import { NodeMetrics } from '../../node/metrics.ts'
 import { MetricsServer, parseHostPort } from '../../node/metrics-server.ts'
 import { FaultyStore } from '../engine/faulty-store.ts'
@@ -96,5 +99,44 @@ describe('metrics: /metrics and /health of a database', () => {
     assert.deepEqual(parseHostPort('[::1]:9464', '--metrics'), { host: '::1', port: 9464 })
     assert.throws(() => parseHostPort('localhost', '--metrics'), { name: 'InvalidArgumentError' })
     assert.throws(() => parseHostPort('1:99999', '--metrics'), { name: 'InvalidArgumentError' })
+  })
+})
+
+describe('metrics of a real node syncing over TCP', function () {
+  this.timeout(60_000)
+  const db = trackedDatabases()
+
+  it('counts remote changes, peers, per-peer lag and change bytes before and after compression; the dashboard uses only metrics that exist', async () => {
+    const a = await db()
+    const b = await db({ dbId: a.id })
+    await a.members.grant(b.peerId, 'writer')
+    const na = await BlazeNode.start({ db: a, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    const nb = await BlazeNode.start({ db: b, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap: na.multiaddrs() })
+    const metrics = new NodeMetrics({ db: b, node: nb })
+    const server = await MetricsServer.start({ metrics, db: b, up: () => true, host: '127.0.0.1', port: 0 })
+    try {
+      // compressible batches, so wire < raw
+      await Promise.all(Array.from({ length: 200 }, async (_, i) => await a.collection('bugs').insert({ title: `the same words again and again ${i}`, body: 'lorem ipsum '.repeat(20) })))
+      await converged([a, b], 20_000)
+      const m = await scrape(server)
+      assert.ok(value(m, 'blazedb_changes_applied_total', { origin: 'remote' }) >= 200)
+      assert.equal(value(m, 'blazedb_peers_connected'), 1)
+      assert.equal(value(m, 'blazedb_sync_lag_changes', { peer: na.peerId }), 0)
+      const wire = value(m, 'blazedb_sync_change_bytes_total', { direction: 'in', encoding: 'wire' })
+      const raw = value(m, 'blazedb_sync_change_bytes_total', { direction: 'in', encoding: 'raw' })
+      assert.ok(wire > 0 && raw > wire, `wire ${wire}, raw ${raw}`)
+      assert.ok(value(m, 'blazedb_sync_bytes_total', { direction: 'in' }) >= wire)
+      // every blazedb_ metric the Grafana dashboard charts is served
+      const dashboard = readFileSync(new URL('../../examples/grafana/blazedb-dashboard.json', import.meta.url), 'utf8')
+      for (const name of new Set(dashboard.match(/blazedb_[a-z_]+/g))) {
+        const base = name.replace(/_(bucket|sum|count)$/, '')
+        assert.ok(m.has(base), `the dashboard charts ${name}, which the node does not serve`)
+      }
+    } finally {
+      await server.stop()
+      metrics.stop()
+      await nb.stop()
+      await na.stop()
+    }
   })
 })
