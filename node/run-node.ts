@@ -83,7 +83,7 @@ export async function runNode (options: RunOptions): Promise<void> {
   let relayed = new Set<string>()
   const sayRelayed = (): void => {
     const now = node.multiaddrs().filter((a) => a.includes('/p2p-circuit'))
-    for (const a of now) if (!relayed.has(a)) log(`reachable through a relay at ${a}`)
+    for (const a of now) if (!relayed.has(a)) logger.info(`reachable through a relay at ${a}`)
     relayed = new Set(now)
   }
   node.host.addEventListener('self:peer:update', sayRelayed)
