@@ -39,6 +39,8 @@ export interface RunOptions {
 }
 
 export async function runNode (options: RunOptions): Promise<void> {
+  // who started us, before anything can take long: if it goes away, so do we
+  const parent = process.ppid
   const passphrase = process.env.BLAZE_PASSPHRASE
   const logger = new Logger(options.log ?? {})
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
@@ -91,7 +93,6 @@ export async function runNode (options: RunOptions): Promise<void> {
 
   await new Promise<void>((resolve) => {
     let stopping = false
-    const parent = process.ppid
     const stop = (why: string): void => {
       if (stopping) return
       stopping = true

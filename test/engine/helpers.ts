@@ -41,3 +41,15 @@ export function trackedDatabases (): (options?: OpenOptions) => Promise<Database
     return d
   }
 }
+
+/**
+ * Cleanups registered during a test, run after each one in reverse order: call inside a
+ * `describe`; returns the function that registers one.
+ */
+export function cleanupsAfterEach (): (fn: () => Promise<void> | void) => void {
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+  return (fn) => { cleanups.push(fn) }
+}

@@ -5,21 +5,9 @@ import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { tempDir } from '../engine/helpers.ts'
 import { exited } from '../engine/process.ts'
-import { blaze, start } from './cli-helpers.ts'
+import { blaze, runBlaze, start } from './cli-helpers.ts'
 
-/** `blaze ARGS` with optional stdin and environment. */
-function run (args: string[], options: { input?: string, env?: Record<string, string> } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [blaze, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(options.input ?? '')
-  })
-}
+const run = (args: string[], options: { input?: string, env?: Record<string, string> } = {}): ReturnType<typeof runBlaze> => runBlaze(args, options)
 
 const lines = (s: string): unknown[] => s.trim() === '' ? [] : s.trim().split('\n').map((l) => JSON.parse(l) as unknown)
 
@@ -68,7 +56,8 @@ describe('blaze CLI: the whole command set (real processes)', function () {
     const env = { BLAZE_DATA: data }
     const phone = JSON.parse(await ok(['init', '--data', join(dir.path, 'phone'), '--db', dbId])) as { peerId: string }
     await ok(['members', 'add', phone.peerId, '--role', 'reader'], { env })
-    assert.deepEqual(lines(await ok(['members', 'list'], { env })), [{ peerId, role: 'owner' }, { peerId: phone.peerId, role: 'reader' }])
+    const byPeer = (a: unknown, b: unknown): number => (a as { peerId: string }).peerId < (b as { peerId: string }).peerId ? -1 : 1
+    assert.deepEqual(lines(await ok(['members', 'list'], { env })).sort(byPeer), [{ peerId, role: 'owner' }, { peerId: phone.peerId, role: 'reader' }].sort(byPeer))
     await ok(['members', 'remove', phone.peerId], { env })
     assert.deepEqual(lines(await ok(['members', 'list'], { env })), [{ peerId, role: 'owner' }])
     const notMember = await run(['members', 'remove', phone.peerId], { env })

@@ -14,18 +14,24 @@ function command (args: string[], netns: string | undefined): [string, string[]]
   return netns === undefined ? [process.execPath, [blaze, ...args]] : ['ip', ['netns', 'exec', netns, process.execPath, blaze, ...args]]
 }
 
-/** `cli`, inside a network namespace (its control API answers on that namespace's loopback). */
-export function cliIn (netns: string, ...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const [cmd, argv] = command(args, netns)
+/** `blaze ARGS` to completion, with optional stdin and environment, inside network namespace `netns` when given. */
+export function runBlaze (args: string[], options: { netns?: string, input?: string, env?: Record<string, string> } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const [cmd, argv] = command(args, options.netns)
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(options.input ?? '')
   })
+}
+
+/** `cli`, inside a network namespace (its control API answers on that namespace's loopback). */
+export function cliIn (netns: string, ...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return runBlaze(args, { netns })
 }
 
 /** `blaze pair …` as a child: its JSON lines as they come, and its exit code. */

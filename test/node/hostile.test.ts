@@ -11,7 +11,7 @@ import { encodeFrame, FrameDecoder, type Frame } from '../../engine/codec/index.
 import { decodeChangeBatch, encodeChangeBatch, FRAME_CHANGES } from '../../engine/log/entry.ts'
 import { decodeFrame } from '../../engine/codec/index.ts'
 import { identityFromSeed, type Identity } from '../../engine/crypto/identity.ts'
-import { fakeClock, tempDir } from '../engine/helpers.ts'
+import { fakeClock, tempDir, cleanupsAfterEach } from '../engine/helpers.ts'
 import { converged } from '../wait.ts'
 import { nextEvent } from './events.ts'
 
@@ -47,20 +47,17 @@ async function firstFrame (stream: Stream, timeoutMs = 10_000): Promise<Frame> {
 
 describe('a node that a hostile member cannot exhaust (real TCP on loopback)', function () {
   this.timeout(60_000)
-  const cleanups: Array<() => Promise<void> | void> = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  const cleanup = cleanupsAfterEach()
 
   async function database (dbId?: string): Promise<Database> {
     const dir = tempDir()
     const db = await open({ path: dir.path, ...(dbId === undefined ? {} : { dbId }) })
-    cleanups.push(async () => { await db.close(); dir.cleanup() })
+    cleanup(async () => { await db.close(); dir.cleanup() })
     return db
   }
   async function node (db: Database, options: Partial<BlazeNodeOptions> = {}, bootstrap: BlazeNode[] = []): Promise<BlazeNode> {
     const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, bootstrap: bootstrap.flatMap((b) => b.multiaddrs()), backoffMs: 100, maxBackoffMs: 1_000, ...options })
-    cleanups.push(async () => { await n.stop() })
+    cleanup(async () => { await n.stop() })
     return n
   }
   /** A good member that joins, connects to `to` and syncs both ways. */
@@ -80,7 +77,7 @@ describe('a node that a hostile member cannot exhaust (real TCP on loopback)', f
     const identity = identityFromSeed(seed)
     await owner.members.grant(identity.peerId, 'writer')
     const host = await createHost({ identity, dbId: owner.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true, limits: { maxConnections: 200 } })
-    cleanups.push(async () => { await host.stop() })
+    cleanup(async () => { await host.stop() })
     return { identity, seed, host }
   }
   /** ~`kib` KiB of documents that do not compress, in transactions of 50. */
@@ -98,7 +95,7 @@ describe('a node that a hostile member cannot exhaust (real TCP on loopback)', f
     const evil = await hostileMember(a)
     // the member's own changes, which the node already holds: replaying them costs it a read and an ACK each
     const mem = await open({ dbId: a.id, seed: evil.seed }) // in memory, with the member's key
-    cleanups.push(async () => { await mem.close() })
+    cleanup(async () => { await mem.close() })
     await mem.applyChanges(a.changesSince({}))
     await fill(mem, 200, 'evil')
     await a.applyChanges(mem.changesSince(a.versionVector()))
@@ -177,7 +174,7 @@ describe('a node that a hostile member cannot exhaust (real TCP on loopback)', f
         }
       }
     })
-    cleanups.push(() => { for (const s of sockets) s.destroy() })
+    cleanup(() => { for (const s of sockets) s.destroy() })
     await allRefused // 8 addresses × 8 sockets: 4 of each still upgrading, 4 of each refused
     assert.equal(na.stats().connections.refusedPending, 32)
     await goodMemberSyncs(a, na)

@@ -9,25 +9,11 @@ import { decodeChange, encodeChange } from '../../engine/log/change.ts'
 import { encodeHello } from '../../protocols/sync/messages.ts'
 import { createHost } from '../../node/host.ts'
 import { identityFromSeed } from '../../engine/crypto/identity.ts'
-import { tempDir } from '../engine/helpers.ts'
+import { tempDir, cleanupsAfterEach } from '../engine/helpers.ts'
 import { converged, until } from '../wait.ts'
+import { nextEvent } from './events.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
-
-/** Resolves with the first event of `type` on `target` matching `match`, within a bound. */
-function nextEvent<T> (target: EventTarget, type: string, match: (detail: T) => boolean = () => true, timeoutMs = 20_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { target.removeEventListener(type, on); reject(new Error(`no ${type} event within ${timeoutMs} ms`)) }, timeoutMs)
-    const on = (e: Event): void => {
-      const detail = (e as CustomEvent<T>).detail
-      if (!match(detail)) return
-      clearTimeout(timer)
-      target.removeEventListener(type, on)
-      resolve(detail)
-    }
-    target.addEventListener(type, on)
-  })
-}
 
 /** The first `n` events of `type` on `target`, within a bound. */
 function nEvents<T> (target: EventTarget, type: string, n: number, timeoutMs = 20_000): Promise<T[]> {
@@ -47,20 +33,17 @@ function nEvents<T> (target: EventTarget, type: string, n: number, timeoutMs = 2
 
 describe('mesh: real nodes over TCP on loopback', function () {
   this.timeout(120_000)
-  const cleanups: Array<() => Promise<void> | void> = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  const cleanup = cleanupsAfterEach()
 
   async function database (options: { dbId?: string, seed?: Uint8Array } = {}): Promise<Database> {
     const dir = tempDir()
     const db = await open({ path: dir.path, ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })
-    cleanups.push(async () => { await db.close(); dir.cleanup() })
+    cleanup(async () => { await db.close(); dir.cleanup() })
     return db
   }
   async function node (db: Database, bootstrap: BlazeNode[] = []): Promise<BlazeNode> {
     const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, bootstrap: bootstrap.flatMap((b) => b.multiaddrs()), backoffMs: 100, maxBackoffMs: 1_000 })
-    cleanups.push(async () => { await n.stop() })
+    cleanup(async () => { await n.stop() })
     return n
   }
   async function joined (owner: Database): Promise<Database> {
@@ -141,7 +124,7 @@ describe('mesh: real nodes over TCP on loopback', function () {
 
     // the hostile member writes real changes on its own replica…
     const mem = await open({ dbId: a.id, seed })
-    cleanups.push(async () => { await mem.close() })
+    cleanup(async () => { await mem.close() })
     await mem.applyChanges(a.changesSince({}))
     for (let i = 1; i <= 4; i++) await mem.collection('x').insert({ id: `good${i}` })
     const own = decodeChangeBatch(decodeFrame(mem.changesSince(a.versionVector())).payload)
@@ -149,7 +132,7 @@ describe('mesh: real nodes over TCP on loopback', function () {
     // …then sends them with one forged (altered after signing), dialling the node directly
     const forged = { bytes: encodeChange({ ...decodeChange(own[2]!.bytes), ops: [{ op: 'set', c: 'x', id: 'forged', p: [], v: {} }] }), signature: own[2]!.signature }
     const host = await createHost({ identity: evil, dbId: a.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true })
-    cleanups.push(async () => { await host.stop() })
+    cleanup(async () => { await host.stop() })
     const stream = await host.dialProtocol(na.host.getMultiaddrs()[0]!, PROTOCOL)
     const firstTwo = nEvents<{ error: Error }>(na, 'rejected', 2)
     stream.send(encodeHello({ v: 1, db: Buffer.from(a.id, 'hex'), vv: a.versionVector() }))

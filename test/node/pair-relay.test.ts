@@ -20,46 +20,30 @@ import { savedBootstrap } from '../../node/bootstrap-file.ts'
 import { Guests, type GuestLimits } from '../../node/guests.ts'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { PROTOCOL as PAIR } from '../../protocols/pair/index.ts'
-import { tempDir } from '../engine/helpers.ts'
+import { tempDir, cleanupsAfterEach } from '../engine/helpers.ts'
 import { until } from '../wait.ts'
+import { nextEvent } from './events.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
 
-/** Resolves with the first `type` event of `target` whose detail passes `match`, within a bound. */
-function event<T> (target: EventTarget, type: string, match: (detail: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { target.removeEventListener(type, on); reject(new Error(`${what}: not within ${timeoutMs} ms`)) }, timeoutMs)
-    const on = (e: Event): void => {
-      const detail = (e as CustomEvent<T>).detail
-      if (!match(detail)) return
-      clearTimeout(timer)
-      target.removeEventListener(type, on)
-      resolve(detail)
-    }
-    target.addEventListener(type, on)
-  })
-}
 
 describe('pairing through a relay (the Pi)', function () {
   this.timeout(60_000)
-  const cleanups: Array<() => Promise<void> | void> = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  const cleanup = cleanupsAfterEach()
 
   function dir (): string {
     const d = tempDir()
-    cleanups.push(() => d.cleanup())
+    cleanup(() => d.cleanup())
     return d.path
   }
   async function database (dbId?: string): Promise<Database> {
     const db = await open({ path: dir(), ...(dbId === undefined ? {} : { dbId }) })
-    cleanups.push(async () => { await db.close() })
+    cleanup(async () => { await db.close() })
     return db
   }
   async function node (db: Database, options: { bootstrap?: string[], relay?: boolean, guests?: GuestLimits } = {}): Promise<BlazeNode> {
     const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, backoffMs: 100, maxBackoffMs: 1_000, ...options })
-    cleanups.push(async () => { await n.stop() })
+    cleanup(async () => { await n.stop() })
     return n
   }
 
@@ -72,7 +56,7 @@ describe('pairing through a relay (the Pi)', function () {
     const piAddress = npi.multiaddrs().find((a) => a.startsWith('/ip4/127.0.0.1/'))!
     const nl = await node(laptop, { bootstrap: [piAddress] })
     const reserved = (): boolean => nl.multiaddrs().some((a) => a.includes(`/p2p/${npi.peerId}/p2p-circuit`))
-    if (!reserved()) await event(nl.host as unknown as EventTarget, 'self:peer:update', () => reserved(), 'the laptop reserving a slot on the Pi')
+    if (!reserved()) await nextEvent(nl.host as unknown as EventTarget, 'self:peer:update', () => reserved(), 20_000, 'the laptop reserving a slot on the Pi')
     return { laptop, nl, npi, piAddress }
   }
 
@@ -104,7 +88,7 @@ describe('pairing through a relay (the Pi)', function () {
     assert.equal(savedBootstrap(phoneDir)[0], piAddress)
 
     const phone = await open({ path: phoneDir, dbId: joined.dbId })
-    cleanups.push(async () => { await phone.close() })
+    cleanup(async () => { await phone.close() })
     const np = await node(phone, { bootstrap: savedBootstrap(phoneDir) })
     await until(phone, () => phone.collection('notes').get('n1') !== undefined, 20_000, 'the laptop\'s note on the phone')
     await phone.collection('notes').insert({ id: 'p1', text: 'from the phone' })
@@ -151,7 +135,7 @@ describe('pairing through a relay (the Pi)', function () {
     // the Pi has learnt who the members are (before that, a fresh replica lets everyone in)
     await until(pi, () => pi.members.list().length > 0, 20_000, 'the Pi receiving the membership')
     const stranger: Host = await createHost({ identity: identityFromSeed(new Uint8Array(randomBytes(32))), dbId: undefined, listen: [], bootstrap: [], mdns: false, allowPeer: () => true, useRelays: false })
-    cleanups.push(async () => { await stranger.stop() })
+    cleanup(async () => { await stranger.stop() })
     await stranger.start()
     const signal = AbortSignal.timeout(10_000)
     const lp = lpStream(await stranger.dialProtocol(multiaddr(piAddress), RELAY_V2_HOP_CODEC, { signal }))
@@ -170,14 +154,14 @@ describe('pairing through a relay (the Pi)', function () {
     const held: Connection[] = []
     for (let i = 0; i < 2; i++) {
       const stranger: Host = await createHost({ identity: identityFromSeed(new Uint8Array(randomBytes(32))), dbId: undefined, listen: [], bootstrap: [], mdns: false, allowPeer: () => true, useRelays: false })
-      cleanups.push(async () => { await stranger.stop() })
+      cleanup(async () => { await stranger.stop() })
       await stranger.start()
       held.push(await stranger.dial(multiaddr(`${piAddress}/p2p-circuit/p2p/${nl.peerId}`), { signal: AbortSignal.timeout(10_000) }))
     }
     assert.ok(held.every((c) => isRelayed(c) && c.status === 'open'))
     // the phone knows only the Pi: it reaches the laptop through it, by peer id
     const np = await node(phone, { bootstrap: [piAddress] })
-    if (!np.peers().includes(nl.peerId)) await event<{ peer: string }>(np, 'session:start', (d) => d.peer === nl.peerId, 'the phone in session with the laptop')
+    if (!np.peers().includes(nl.peerId)) await nextEvent<{ peer: string }>(np, 'session:start', (d) => d.peer === nl.peerId, 20_000, 'the phone in session with the laptop')
     assert.ok(np.host.getConnections(peerIdFromString(nl.peerId)).every(isRelayed))
   })
 
@@ -185,14 +169,14 @@ describe('pairing through a relay (the Pi)', function () {
     const relayBytes = 32 * 1024
     const { laptop, nl, npi, piAddress } = await laptopAndPi({ relayBytes })
     const stranger: Host = await createHost({ identity: identityFromSeed(new Uint8Array(randomBytes(32))), dbId: undefined, listen: [], bootstrap: [], mdns: false, allowPeer: () => true, useRelays: false })
-    cleanups.push(async () => { await stranger.stop() })
+    cleanup(async () => { await stranger.stop() })
     await stranger.start()
     const piId: PeerId = peerIdFromString(npi.peerId)
     const toLaptop = await stranger.dial(multiaddr(`${piAddress}/p2p-circuit/p2p/${nl.peerId}`), { signal: AbortSignal.timeout(10_000) })
     assert.ok(isRelayed(toLaptop))
     // the laptop has no pairing window open: a pairing stream still gets opened, and the
     // stranger pushes 4 × the relay's cap into it
-    const closed = event<Connection>(stranger as unknown as EventTarget, 'connection:close', (c) => c.remotePeer.equals(piId) && !isRelayed(c), 'the relay closing the stranger\'s connection')
+    const closed = nextEvent<Connection>(stranger as unknown as EventTarget, 'connection:close', (c) => c.remotePeer.equals(piId) && !isRelayed(c), 20_000, 'the relay closing the stranger\'s connection')
     const stream = await toLaptop.newStream(PAIR, { signal: AbortSignal.timeout(10_000) })
     const chunk = new Uint8Array(8 * 1024)
     try {

@@ -9,7 +9,7 @@ import { encodeHello } from '../../protocols/sync/messages.ts'
 import { FrameDecoder } from '../../engine/codec/index.ts'
 import { savedBootstrap } from '../../node/bootstrap-file.ts'
 import { PairingExpiredError, WrongPairingCodeError } from '../../protocols/pair/index.ts'
-import { tempDir } from '../engine/helpers.ts'
+import { tempDir, cleanupsAfterEach } from '../engine/helpers.ts'
 import { until } from '../wait.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
@@ -32,19 +32,16 @@ function logged (node: { lines: string[], onLine: Set<() => void> }, re: RegExp,
 
 describe('pairing between real nodes over TCP on loopback', function () {
   this.timeout(60_000)
-  const cleanups: Array<() => Promise<void> | void> = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  const cleanup = cleanupsAfterEach()
 
   function dir (): string {
     const d = tempDir()
-    cleanups.push(() => d.cleanup())
+    cleanup(() => d.cleanup())
     return d.path
   }
   async function database (options: Parameters<typeof open>[0] = {}): Promise<Database> {
     const db = await open(options.seed === undefined ? { path: dir(), ...options } : options)
-    cleanups.push(async () => { await db.close() })
+    cleanup(async () => { await db.close() })
     return db
   }
   async function node (db: Database, bootstrap: string[] = []): Promise<BlazeNode & { lines: string[], onLine: Set<() => void> }> {
@@ -54,7 +51,7 @@ describe('pairing between real nodes over TCP on loopback', function () {
       db, listen: LOOPBACK, mdns: false, bootstrap, backoffMs: 100, maxBackoffMs: 1_000,
       log: (line) => { if (process.env.BP_DEBUG !== undefined) console.error(new Date().toISOString().slice(17, 23), db.peerId.slice(-6), line.slice(0, 200)); lines.push(line); for (const f of [...onLine]) f() }
     })
-    cleanups.push(async () => { await n.stop() })
+    cleanup(async () => { await n.stop() })
     return Object.assign(n, { lines, onLine })
   }
 
@@ -74,7 +71,7 @@ describe('pairing between real nodes over TCP on loopback', function () {
     assert.deepEqual(savedBootstrap(phone), offer.addresses)
 
     const b = await open({ path: phone, dbId: joined.dbId })
-    cleanups.push(async () => { await b.close() })
+    cleanup(async () => { await b.close() })
     assert.equal(b.peerId, joined.peerId)
     await node(b, savedBootstrap(phone))
     await until(b, () => b.collection('notes').get('before') !== undefined, 20_000, 'the old note on the new device')
@@ -105,7 +102,7 @@ describe('pairing between real nodes over TCP on loopback', function () {
     assert.equal(a.members.roleOf(joined.peerId), 'reader')
     await assert.rejects(open({ path: phone }), { name: 'PassphraseRequiredError' })
     const b = await open({ path: phone, passphrase: 'correct horse' })
-    cleanups.push(async () => { await b.close() })
+    cleanup(async () => { await b.close() })
     assert.equal(b.id, a.id)
     assert.equal(b.peerId, joined.peerId)
   })
@@ -170,22 +167,19 @@ describe('pairing between real nodes over TCP on loopback', function () {
 
 describe('guests: non-members within bounds', function () {
   this.timeout(60_000)
-  const cleanups: Array<() => Promise<void> | void> = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  const cleanup = cleanupsAfterEach()
 
   it('at most maxGuests non-members at once, each for a short while; members still get in', async () => {
     const d = tempDir()
     const a = await open({ path: d.path })
-    cleanups.push(async () => { await a.close(); d.cleanup() })
+    cleanup(async () => { await a.close(); d.cleanup() })
     const na = await BlazeNode.start({ db: a, listen: LOOPBACK, mdns: false, guests: { maxGuests: 2, maxGuestsPerAddress: 2, refusedLingerMs: 500 } })
-    cleanups.push(async () => { await na.stop() })
+    cleanup(async () => { await na.stop() })
     const strangers: Host[] = []
     for (let i = 0; i < 3; i++) {
       const h = await createHost({ identity: identityFromSeed(new Uint8Array(32).fill(100 + i)), dbId: a.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true })
       await h.start()
-      cleanups.push(async () => { await h.stop() })
+      cleanup(async () => { await h.stop() })
       strangers.push(h)
     }
     const closed = (h: Host): Promise<void> => new Promise((resolve) => {
@@ -204,23 +198,23 @@ describe('guests: non-members within bounds', function () {
     await Promise.all([closed(strangers[0]!), closed(strangers[1]!)])
     // and a member is never counted as a guest
     const b = await open({ dbId: a.id, seed: new Uint8Array(32).fill(7) })
-    cleanups.push(async () => { await b.close() })
+    cleanup(async () => { await b.close() })
     await a.members.grant(b.peerId, 'writer')
     await a.collection('x').insert({ id: 'for-b' })
     const nb = await BlazeNode.start({ db: b, listen: LOOPBACK, mdns: false, bootstrap: na.multiaddrs() })
-    cleanups.push(async () => { await nb.stop() })
+    cleanup(async () => { await nb.stop() })
     await until(b, () => b.collection('x').get('for-b') !== undefined, 20_000, 'the member syncs')
   })
 
   it('a guest that keeps opening sync streams is answered a few times, then reset', async () => {
     const d = tempDir()
     const a = await open({ path: d.path })
-    cleanups.push(async () => { await a.close(); d.cleanup() })
+    cleanup(async () => { await a.close(); d.cleanup() })
     const na = await BlazeNode.start({ db: a, listen: LOOPBACK, mdns: false, guests: { refusedLingerMs: 30_000 } })
-    cleanups.push(async () => { await na.stop() })
+    cleanup(async () => { await na.stop() })
     const h = await createHost({ identity: identityFromSeed(new Uint8Array(32).fill(200)), dbId: a.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true })
     await h.start()
-    cleanups.push(async () => { await h.stop() })
+    cleanup(async () => { await h.stop() })
     const answered: boolean[] = []
     for (let i = 0; i < 7; i++) {
       let heard = false

@@ -16,7 +16,7 @@ import { BlazeNode } from '../../node/blaze-node.ts'
 import { createHost, type Host } from '../../node/host.ts'
 import { NoRouteError } from '../../node/errors.ts'
 import { connectedRelays, dialMember, isRelayed } from '../../node/relay.ts'
-import { tempDir } from '../engine/helpers.ts'
+import { tempDir, cleanupsAfterEach } from '../engine/helpers.ts'
 import { converged, until } from '../wait.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
@@ -55,20 +55,17 @@ function when (target: EventTarget, type: string, check: () => boolean | Promise
 
 describe('relay: members reach each other through a circuit-relay-v2 server', function () {
   this.timeout(120_000)
-  const cleanups: Array<() => Promise<void> | void> = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  const cleanup = cleanupsAfterEach()
 
   async function database (dbId?: string): Promise<Database> {
     const dir = tempDir()
     const db = await open({ path: dir.path, ...(dbId === undefined ? {} : { dbId }) })
-    cleanups.push(async () => { await db.close(); dir.cleanup() })
+    cleanup(async () => { await db.close(); dir.cleanup() })
     return db
   }
   async function node (db: Database, bootstrap: string[]): Promise<BlazeNode> {
     const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, bootstrap, backoffMs: 100, maxBackoffMs: 1_000 })
-    cleanups.push(async () => { await n.stop() })
+    cleanup(async () => { await n.stop() })
     return n
   }
 
@@ -82,7 +79,7 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
     await laptop.members.grant(relayIdentity.peerId, 'reader')
     await phone.applyChanges(laptop.changesSince({})) // the phone knows the members (as after pairing)
     const relay: Host = await createHost({ identity: relayIdentity, dbId: laptop.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true, relay: true })
-    cleanups.push(async () => { await relay.stop() })
+    cleanup(async () => { await relay.stop() })
     const relayAddr = relay.getMultiaddrs()[0]!.toString()
 
     const nl = await node(laptop, [relayAddr])
@@ -117,7 +114,7 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
     await laptop.members.grant(phone.peerId, 'writer')
     await laptop.members.grant(pi.peerId, 'reader')
     const npi = await BlazeNode.start({ db: pi, listen: LOOPBACK, mdns: false, relay: true, backoffMs: 100, maxBackoffMs: 1_000 })
-    cleanups.push(async () => { await npi.stop() })
+    cleanup(async () => { await npi.stop() })
     const piAddr = npi.multiaddrs()[0]!
     const nl = await node(laptop, [piAddr])
     let np = await node(phone, [piAddr])
@@ -155,7 +152,7 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
       streamMuxers: [yamux()],
       services: { identify: identify(), relay: circuitRelayServer() }
     })
-    cleanups.push(async () => { await relay.stop() })
+    cleanup(async () => { await relay.stop() })
     const relayAddr = relay.getMultiaddrs()[0]!.toString()
     const nl = await node(laptop, [relayAddr])
     const np = await node(phone, [relayAddr])
@@ -175,7 +172,7 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
     await laptop.members.grant(phone.peerId, 'writer')
     await laptop.members.grant(relayIdentity.peerId, 'reader')
     const relay: Host = await createHost({ identity: relayIdentity, dbId: laptop.id, listen: LOOPBACK, bootstrap: [], mdns: false, allowPeer: () => true, relay: true })
-    cleanups.push(async () => { await relay.stop() })
+    cleanup(async () => { await relay.stop() })
     const relayAddr = relay.getMultiaddrs()[0]!.toString()
     const nl = await node(laptop, [relayAddr])
     await when(nl.host as unknown as EventTarget, 'self:peer:update', () => nl.multiaddrs().some((a) => a.includes('/p2p-circuit')), 'the laptop reserving a slot')
@@ -187,7 +184,7 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       silent.push(server)
     }
-    cleanups.push(() => { for (const s of sockets) s.destroy(); for (const s of silent) s.close() })
+    cleanup(() => { for (const s of sockets) s.destroy(); for (const s of silent) s.close() })
     // the phone does not know the membership yet, so it dials nobody by itself
     const np = await node(phone, [relayAddr])
     await when(np.host as unknown as EventTarget, 'peer:identify', async () => (await connectedRelays(np.host)).length > 0, 'the phone meeting the relay')

@@ -13,7 +13,8 @@ async function sync (from: Database, to: Database): Promise<void> {
 }
 
 /** A change signed by `seed`'s key, bypassing its own replica's checks (what a hostile peer could send). */
-function craft (seed: Uint8Array, dbId: string, seq: number, prev: Uint8Array | null, ops: Op[], ms = Date.now()): { frame: Uint8Array, hash: Uint8Array } {
+/** A signed change, stamped a few ms from now: after anything this test has just issued (a grant in the same millisecond could sort after a counter-0 stamp). */
+function craft (seed: Uint8Array, dbId: string, seq: number, prev: Uint8Array | null, ops: Op[], ms = Date.now() + 5): { frame: Uint8Array, hash: Uint8Array } {
   const me = identityFromSeed(seed)
   const bytes = encodeChange({ db: Uint8Array.from(Buffer.from(dbId, 'hex')), author: me.publicKey, seq, prev, hlc: makeHlc(ms, 0), ops })
   const hash = sha256(bytes)
@@ -148,8 +149,7 @@ describe('database: members and roles', () => {
     const { decodeChangeBatch } = await import('../../../engine/log/entry.ts')
     const phoneOwn = decodeChangeBatch(decodeFrame(phone.changesSince({ [owner.peerId]: Number.MAX_SAFE_INTEGER })).payload)
     const prevHash = sha256(phoneOwn.at(-1)!.bytes)
-    // stamped after the revoke: the same millisecond with counter 0 could sort before it
-    const { frame } = craft(seed, owner.id, head + 1, prevHash, [{ op: 'set', c: 'x', id: 'after', p: [], v: {} }], Date.now() + 5)
+    const { frame } = craft(seed, owner.id, head + 1, prevHash, [{ op: 'set', c: 'x', id: 'after', p: [], v: {} }])
     const result = await owner.applyChanges(frame)
     assert.equal(result.rejected[0]!.error.name, 'NotAMemberError')
     assert.ok(owner.collection('x').get('before'))
