@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { tempDir } from '../engine/helpers.ts'
 import { exited } from '../engine/process.ts'
@@ -124,5 +125,62 @@ describe('blaze CLI: the whole command set (real processes)', function () {
     assert.ok(!existsSync(`/proc/${pid}`) || /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), `node ${pid} still runs`)
     // and the directory is free for the next node
     await ok(['id', '--data', data])
+  })
+})
+
+describe('blaze from any directory, and its logs', function () {
+  this.timeout(120_000)
+
+  it('`npm exec --prefix CHECKOUT -- blaze` works from another directory, on the machine\'s own Node too', async () => {
+    const dir = tempDir()
+    try {
+      const root = fileURLToPath(new URL('../..', import.meta.url))
+      // PATH without the project's pinned Node first: npm runs the bin with whatever Node the machine has
+      const path = (process.env.PATH ?? '').split(':').filter((p) => !p.startsWith(root)).join(':')
+      const r = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve, reject) => {
+        const child = spawn('npm', ['exec', '--prefix', root, '--', 'blaze', 'init', '--data', './here'], { cwd: dir.path, env: { ...process.env, PATH: path }, stdio: ['ignore', 'pipe', 'pipe'] })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+        child.on('error', reject)
+        child.on('close', (code) => resolve({ code, stdout, stderr }))
+      })
+      assert.equal(r.code, 0, r.stderr)
+      assert.match((JSON.parse(r.stdout) as { dbId: string }).dbId, /^[0-9a-f]{32}$/)
+      // relative to where it ran, not to the checkout
+      assert.ok(existsSync(join(dir.path, 'here', 'identity.key')))
+    } finally {
+      dir.cleanup()
+    }
+  })
+
+  it('--log-format json writes one JSON object per line with a level; --log-level warn drops info lines', async () => {
+    const dir = tempDir()
+    try {
+      const data = join(dir.path, 'n')
+      await ok(['init', '--data', data])
+      for (const [format, level] of [['json', 'info'], ['text', 'warn']] as const) {
+        const { child } = await start(['--data', data, '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-format', format, '--log-level', level])
+        let err = ''
+        child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+        const closed = new Promise<void>((resolve) => { child.once('close', () => resolve()) })
+        child.kill('SIGTERM')
+        await closed // stderr fully read, not just the process gone
+        const logged = err.trim().split('\n').filter((l) => l !== '')
+        if (format === 'json') {
+          assert.ok(logged.length > 0)
+          for (const line of logged) {
+            const entry = JSON.parse(line) as { level: string, msg: string, time: string }
+            assert.ok(['debug', 'info', 'warn', 'error'].includes(entry.level) && typeof entry.msg === 'string' && !Number.isNaN(Date.parse(entry.time)), line)
+          }
+          assert.ok(logged.some((l) => (JSON.parse(l) as { msg: string }).msg === 'stopped'))
+        } else {
+          assert.ok(!logged.some((l) => /stopping|stopped/.test(l)), err)
+        }
+      }
+    } finally {
+      dir.cleanup()
+    }
   })
 })
