@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './engine/helpers.ts'
 
@@ -72,6 +72,22 @@ describe('the package, installed as a user would', function () {
       assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version)
       const id = await run(process.execPath, [join(app, 'node_modules', '.bin', 'blaze'), 'id', '--data', join(app, 'cli')], app)
       assert.equal((JSON.parse(id.stdout) as { dbId: string }).dbId, ids.dbId)
+
+      // installed globally (into a prefix of its own), the bin runs from PATH on a Node ≥ 22
+      const global = join(dir.path, 'global')
+      const globalInstall = await run('npm', ['install', '--global', '--prefix', global, '--no-audit', '--no-fund', '--prefer-offline', tarball], dir.path)
+      assert.equal(globalInstall.code, 0, globalInstall.stderr)
+      const onPath = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve, reject) => {
+        const child = spawn('blaze', ['init', '--data', join(dir.path, 'global-data')], { cwd: dir.path, env: { ...process.env, PATH: [join(global, 'bin'), dirname(process.execPath), process.env.PATH].join(':') }, stdio: ['ignore', 'pipe', 'pipe'] })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+        child.on('error', reject)
+        child.on('close', (code) => resolve({ code, stdout, stderr }))
+      })
+      assert.equal(onPath.code, 0, onPath.stderr)
+      assert.match((JSON.parse(onPath.stdout) as { dbId: string }).dbId, /^[0-9a-f]{32}$/)
 
       writeFileSync(join(app, 'typed.ts'), typed)
       const checked = await run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--skipLibCheck', 'typed.ts'], app)
