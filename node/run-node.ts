@@ -36,11 +36,13 @@ export interface RunOptions {
   hint?: (db: Database, node: BlazeNode) => string
   /** ms between checks that the parent process is still there; default 1 s */
   parentCheckMs?: number
+  /** the process that started this one (the CLI reads it first thing); default process.ppid now */
+  parentPid?: number
 }
 
 export async function runNode (options: RunOptions): Promise<void> {
-  // who started us, before anything can take long: if it goes away, so do we
-  const parent = process.ppid
+  // who started us, read before anything can take long: if it goes away, so do we
+  const parent = options.parentPid ?? process.ppid
   const passphrase = process.env.BLAZE_PASSPHRASE
   const logger = new Logger(options.log ?? {})
   const db = await open({ path: options.data, ...(passphrase === undefined ? {} : { passphrase }), ...(options.dbId === undefined ? {} : { dbId: options.dbId }) })

@@ -6,6 +6,7 @@
  * otherwise they open the database directly. `--data DIR` defaults to $BLAZE_DATA; a
  * passphrase for an encrypted directory comes from $BLAZE_PASSPHRASE.
  */
+import { startedBy } from './parent.ts'
 import { Command } from 'commander'
 import { existsSync, readFileSync } from 'node:fs'
 import { BlazeError } from '../../engine/errors.ts'
@@ -20,7 +21,7 @@ const pkg = manifest === undefined ? { version: 'unknown' } : JSON.parse(readFil
 
 const program = new Command()
 program.name('blaze').description('BlazeDB: an encrypted, peer-to-peer document database').version(pkg.version).showHelpAfterError()
-addNodeCommands(program)
+addNodeCommands(program, startedBy)
 addDataCommands(program)
 addAdminCommands(program)
 

@@ -27,7 +27,7 @@ interface StartOptions {
   logFormat: LogFormat
 }
 
-export function addNodeCommands (program: Command): void {
+export function addNodeCommands (program: Command, parentPid: number = process.ppid): void {
   program.command('init')
     .description('create a new database, or prepare to join DBID')
     .option('--data <dir>', 'data directory (default: $BLAZE_DATA)')
@@ -78,6 +78,7 @@ export function addNodeCommands (program: Command): void {
         mdns: opts.mdns,
         relay: opts.relay,
         log: { level: opts.logLevel, format: opts.logFormat },
+        parentPid,
         ...(opts.apiPort === undefined ? {} : { apiPort: opts.apiPort }),
         ...(opts.metrics === undefined ? {} : { metrics: parseHostPort(opts.metrics, '--metrics') }),
         ...(opts.http === undefined ? {} : { http: { ...parseHostPort(opts.http, '--http'), ...(opts.tlsCert === undefined ? {} : { tls: { certFile: opts.tlsCert, keyFile: opts.tlsKey! } }) } })
