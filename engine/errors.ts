@@ -42,8 +42,6 @@ export const DatabaseLockedError = defineError('DatabaseLockedError', 'ERR_DATAB
 export const StoreMissingError = defineError('StoreMissingError', 'ERR_STORE_MISSING')
 /** The data directory holds no database, and the caller asked not to create one. */
 export const NoDatabaseError = defineError('NoDatabaseError', 'ERR_NO_DATABASE')
-/** A store transaction failed to commit (disk full, I/O error); nothing of it was applied. */
-export const CommitFailedError = defineError('CommitFailedError', 'ERR_COMMIT_FAILED')
 
 // Changes and merge
 export const InvalidChangeError = defineError('InvalidChangeError', 'ERR_INVALID_CHANGE')

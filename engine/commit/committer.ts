@@ -25,24 +25,18 @@ export const CLOCK_KEY = metaKey('clock')
 export class Committer {
   readonly #core: Core
   #tail: Promise<unknown> = Promise.resolve()
-  #pending = 0
 
   constructor (core: Core) {
     this.#core = core
   }
-
-  /** Jobs queued or running. */
-  get pending (): number { return this.#pending }
 
   /**
    * Runs `job` in its own store transaction after every job queued before it. `job` must be
    * synchronous. Resolves with its result once committed and published.
    */
   run<T> (job: (txn: StoreTxn, stage: Stage) => T): Promise<T> {
-    this.#pending++
     const result = this.#tail.then(() => this.#once(job))
     this.#tail = result.then(noop, noop)
-    void this.#tail.then(() => { this.#pending-- })
     return result
   }
 

@@ -86,8 +86,7 @@ const STATUS_OF: Record<string, number> = {
   LimitExceededError: 413,
   ForbiddenError: 403,
   NotAMemberError: 403,
-  DatabaseClosedError: 503,
-  CommitFailedError: 503
+  DatabaseClosedError: 503
 }
 
 type Handler = (ctx: Context) => Promise<unknown> | unknown
