@@ -72,6 +72,23 @@ export async function runNode (options: RunOptions): Promise<void> {
     const tls = options.http.tls === undefined ? undefined : { cert: readFileSync(options.http.tls.certFile), key: readFileSync(options.http.tls.keyFile) }
     http = await HttpApi.start({ db, tokens: new TokenStore(options.data), node: apiNode(node), host: options.http.host, port: options.http.port, ...(tls === undefined ? {} : { tls }) })
   }
+  // signals are ours before the ready line goes out: a SIGTERM right after it must stop cleanly
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (why: string): void => {
+      if (stopping) return
+      stopping = true
+      clearInterval(watch)
+      logger.info(`${why}: stopping`)
+      resolve()
+    }
+    // started in the background through a wrapper (npx, npm start) that was then killed
+    const watch = setInterval(() => { if (process.ppid !== parent) stop('the process that started this node is gone') }, options.parentCheckMs ?? 1000)
+    watch.unref()
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGHUP', () => stop('SIGHUP'))
+  })
   const ready = {
     status: 'ready',
     peerId: node.peerId,
@@ -93,22 +110,7 @@ export async function runNode (options: RunOptions): Promise<void> {
   node.host.addEventListener('self:peer:update', sayRelayed)
   sayRelayed()
 
-  await new Promise<void>((resolve) => {
-    let stopping = false
-    const stop = (why: string): void => {
-      if (stopping) return
-      stopping = true
-      clearInterval(watch)
-      logger.info(`${why}: stopping`)
-      resolve()
-    }
-    // started in the background through a wrapper (npx, npm start) that was then killed
-    const watch = setInterval(() => { if (process.ppid !== parent) stop('the process that started this node is gone') }, options.parentCheckMs ?? 1000)
-    watch.unref()
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGHUP', () => stop('SIGHUP'))
-  })
+  await stopped
   up = false
   await http?.stop()
   await metricsServer?.stop()

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './engine/helpers.ts'
+import { runCommand } from './engine/process.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 
-function run (cmd: string, args: string[], cwd: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (cmd: string, args: string[], cwd: string): ReturnType<typeof runCommand> => runCommand(cmd, args, { cwd })
 
 const program = `
 import { open } from 'blazedb'
@@ -77,15 +67,7 @@ describe('the package, installed as a user would', function () {
       const global = join(dir.path, 'global')
       const globalInstall = await run('npm', ['install', '--global', '--prefix', global, '--no-audit', '--no-fund', '--prefer-offline', tarball], dir.path)
       assert.equal(globalInstall.code, 0, globalInstall.stderr)
-      const onPath = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve, reject) => {
-        const child = spawn('blaze', ['init', '--data', join(dir.path, 'global-data')], { cwd: dir.path, env: { ...process.env, PATH: [join(global, 'bin'), dirname(process.execPath), process.env.PATH].join(':') }, stdio: ['ignore', 'pipe', 'pipe'] })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-        child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-        child.on('error', reject)
-        child.on('close', (code) => resolve({ code, stdout, stderr }))
-      })
+      const onPath = await runCommand('blaze', ['init', '--data', join(dir.path, 'global-data')], { cwd: dir.path, env: { ...process.env, PATH: [join(global, 'bin'), dirname(process.execPath), process.env.PATH].join(':') } })
       assert.equal(onPath.code, 0, onPath.stderr)
       assert.match((JSON.parse(onPath.stdout) as { dbId: string }).dbId, /^[0-9a-f]{32}$/)
 

@@ -30,3 +30,17 @@ export function exited (child: ChildProcess): Promise<void> {
     else child.once('exit', () => resolve())
   })
 }
+
+/** Runs any command to completion (optional cwd, environment, stdin): exit code, stdout, stderr. */
+export function runCommand (cmd: string, args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv, input?: string } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(options.cwd === undefined ? {} : { cwd: options.cwd }), env: options.env ?? process.env })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(options.input ?? '')
+  })
+}

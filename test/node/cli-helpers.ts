@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { runScript } from '../engine/process.ts'
+import { runCommand, runScript } from '../engine/process.ts'
 
 export const blaze = fileURLToPath(new URL('../../node/cli/blaze.ts', import.meta.url))
 
@@ -17,16 +17,7 @@ function command (args: string[], netns: string | undefined): [string, string[]]
 /** `blaze ARGS` to completion, with optional stdin and environment, inside network namespace `netns` when given. */
 export function runBlaze (args: string[], options: { netns?: string, input?: string, env?: Record<string, string> } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
   const [cmd, argv] = command(args, options.netns)
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(options.input ?? '')
-  })
+  return runCommand(cmd, argv, { env: { ...process.env, ...options.env }, ...(options.input === undefined ? {} : { input: options.input }) })
 }
 
 /** `cli`, inside a network namespace (its control API answers on that namespace's loopback). */
