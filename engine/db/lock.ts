@@ -7,7 +7,8 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:f
 import { join } from 'node:path'
 import { DatabaseLockedError } from '../errors.ts'
 
-function alive (pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function alive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

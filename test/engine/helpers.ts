@@ -53,3 +53,13 @@ export function cleanupsAfterEach (): (fn: () => Promise<void> | void) => void {
   })
   return (fn) => { cleanups.push(fn) }
 }
+
+/** Databases each in a new temporary directory, closed and removed by `cleanup` (from cleanupsAfterEach). */
+export function diskDatabases (cleanup: (fn: () => Promise<void> | void) => void): (dbId?: string) => Promise<Database> {
+  return async (dbId) => {
+    const dir = tempDir()
+    const db = await open({ path: dir.path, ...(dbId === undefined ? {} : { dbId }) })
+    cleanup(async () => { await db.close(); dir.cleanup() })
+    return db
+  }
+}

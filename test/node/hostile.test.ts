@@ -11,7 +11,7 @@ import { encodeFrame, FrameDecoder, type Frame } from '../../engine/codec/index.
 import { decodeChangeBatch, encodeChangeBatch, FRAME_CHANGES } from '../../engine/log/entry.ts'
 import { decodeFrame } from '../../engine/codec/index.ts'
 import { identityFromSeed, type Identity } from '../../engine/crypto/identity.ts'
-import { fakeClock, tempDir, cleanupsAfterEach } from '../engine/helpers.ts'
+import { fakeClock, cleanupsAfterEach, diskDatabases } from '../engine/helpers.ts'
 import { converged } from '../wait.ts'
 import { nextEvent } from './events.ts'
 
@@ -49,12 +49,7 @@ describe('a node that a hostile member cannot exhaust (real TCP on loopback)', f
   this.timeout(60_000)
   const cleanup = cleanupsAfterEach()
 
-  async function database (dbId?: string): Promise<Database> {
-    const dir = tempDir()
-    const db = await open({ path: dir.path, ...(dbId === undefined ? {} : { dbId }) })
-    cleanup(async () => { await db.close(); dir.cleanup() })
-    return db
-  }
+  const database = diskDatabases(cleanup)
   async function node (db: Database, options: Partial<BlazeNodeOptions> = {}, bootstrap: BlazeNode[] = []): Promise<BlazeNode> {
     const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, bootstrap: bootstrap.flatMap((b) => b.multiaddrs()), backoffMs: 100, maxBackoffMs: 1_000, ...options })
     cleanup(async () => { await n.stop() })

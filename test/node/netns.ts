@@ -24,6 +24,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { alive } from '../../engine/db/lock.ts'
 
 export const PREFIX = 'br'
 const BLAZE = fileURLToPath(new URL('../../node/cli/blaze.ts', import.meta.url))
@@ -35,14 +36,6 @@ function ip (...args: string[]): string {
   return r.stdout
 }
 
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Why namespaces cannot be used here, or undefined when they can. */
 export function netnsUnavailable (): string | undefined {

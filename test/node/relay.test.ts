@@ -10,13 +10,13 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import { open, type Database } from '../../engine/index.ts'
+import type { Database } from '../../engine/index.ts'
 import { identityFromSeed } from '../../engine/crypto/identity.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
 import { createHost, type Host } from '../../node/host.ts'
 import { NoRouteError } from '../../node/errors.ts'
 import { connectedRelays, dialMember, isRelayed } from '../../node/relay.ts'
-import { tempDir, cleanupsAfterEach } from '../engine/helpers.ts'
+import { cleanupsAfterEach, diskDatabases } from '../engine/helpers.ts'
 import { converged, until } from '../wait.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
@@ -57,12 +57,7 @@ describe('relay: members reach each other through a circuit-relay-v2 server', fu
   this.timeout(120_000)
   const cleanup = cleanupsAfterEach()
 
-  async function database (dbId?: string): Promise<Database> {
-    const dir = tempDir()
-    const db = await open({ path: dir.path, ...(dbId === undefined ? {} : { dbId }) })
-    cleanup(async () => { await db.close(); dir.cleanup() })
-    return db
-  }
+  const database = diskDatabases(cleanup)
   async function node (db: Database, bootstrap: string[]): Promise<BlazeNode> {
     const n = await BlazeNode.start({ db, listen: LOOPBACK, mdns: false, bootstrap, backoffMs: 100, maxBackoffMs: 1_000 })
     cleanup(async () => { await n.stop() })

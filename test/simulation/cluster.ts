@@ -12,9 +12,10 @@
  * await cluster.close()
  */
 import { streamPair } from '@libp2p/utils'
-import { open, type Database, type VersionVector } from '../../engine/index.ts'
+import { open, type Database } from '../../engine/index.ts'
 import { SyncSession } from '../../protocols/sync/index.ts'
 import { components, type Link } from './world.ts'
+import { divergence, linkName } from './report.ts'
 import type { Prng } from './prng.ts'
 
 interface LiveLink {
@@ -186,29 +187,16 @@ export class Cluster {
     await within(Promise.all(entry.sessions.map(async (s) => await s.done)), this.options.closeBoundMs ?? 20_000, `both sessions of ${this.name(link)} to end (${how})`)
   }
 
-  name (link: number): string {
-    const [a, b] = this.links[link]!
-    return `link ${link} (${a}–${b})`
-  }
+  name (link: number): string { return linkName(this.links, link) }
 
   /** For a failure message: which nodes differ from the majority, in what, and which links are down. */
   describe (): string {
-    const hashes = new Map<string, number[]>()
+    const { hashes, missing } = divergence(this.dbs)
+    const lines = [hashes]
     this.dbs.forEach((db, i) => {
-      const h = db.stateHash()
-      hashes.set(h, [...(hashes.get(h) ?? []), i])
-    })
-    const all: VersionVector = {}
-    for (const db of this.dbs) {
-      for (const [peer, seq] of Object.entries(db.versionVector()) as Array<[keyof VersionVector, number]>) all[peer] = Math.max(all[peer] ?? 0, seq)
-    }
-    const author = new Map(this.dbs.map((db, i) => [db.peerId as string, i]))
-    const lines = [`state hashes: ${[...hashes.values()].map((g) => `[${g.join(',')}]`).join(' ')}`]
-    this.dbs.forEach((db, i) => {
-      const vv = db.versionVector()
-      const missing = Object.entries(all).flatMap(([peer, seq]) => (vv[peer as keyof VersionVector] ?? 0) < seq ? [`n${author.get(peer)}:${vv[peer as keyof VersionVector] ?? 0}/${seq}`] : [])
+      const lacks = missing(i)
       const held = db.stats().held
-      if (missing.length > 0 || held > 0) lines.push(`node ${i} lacks ${missing.join(' ')}${held > 0 ? `, holds ${held}` : ''}`)
+      if (lacks.length > 0 || held > 0) lines.push(`node ${i} lacks ${lacks.join(' ')}${held > 0 ? `, holds ${held}` : ''}`)
     })
     const down = this.links.flatMap((_, i) => this.live[i] === undefined ? [this.name(i)] : [])
     lines.push(`links down: ${down.length === 0 ? 'none' : down.join(', ')}`, `away: ${[...this.awayNodes].join(',') || 'none'}`)

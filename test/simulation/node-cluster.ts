@@ -20,10 +20,11 @@ import { memory } from '@libp2p/memory'
 import { MemoryDatastore } from 'datastore-core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { open, type Database, type Rejection, type VersionVector } from '../../engine/index.ts'
+import { open, type Database, type Rejection } from '../../engine/index.ts'
 import { BlazeNode } from '../../node/blaze-node.ts'
 import type { ClusterOptions } from './cluster.ts'
 import { components, type Link } from './world.ts'
+import { divergence, linkName } from './report.ts'
 import type { Prng } from './prng.ts'
 
 export class NodeCluster {
@@ -171,25 +172,13 @@ export class NodeCluster {
     await this.heal([...this.cutLinks])
   }
 
-  name (link: number): string {
-    const [a, b] = this.links[link]!
-    return `link ${link} (${a}–${b})`
-  }
+  name (link: number): string { return linkName(this.links, link) }
 
   describe (): string {
-    const hashes = new Map<string, number[]>()
-    this.dbs.forEach((db, i) => {
-      const h = db.stateHash()
-      hashes.set(h, [...(hashes.get(h) ?? []), i])
-    })
-    const all: VersionVector = {}
-    for (const db of this.dbs) {
-      for (const [peer, seq] of Object.entries(db.versionVector()) as Array<[keyof VersionVector, number]>) all[peer] = Math.max(all[peer] ?? 0, seq)
-    }
-    const lines = [`state hashes: ${[...hashes.values()].map((g) => `[${g.join(',')}]`).join(' ')}`]
-    this.dbs.forEach((db, i) => {
-      const vv = db.versionVector()
-      const missing = Object.entries(all).flatMap(([peer, seq]) => (vv[peer as keyof VersionVector] ?? 0) < seq ? [`n${this.index.get(peer)}:${vv[peer as keyof VersionVector] ?? 0}/${seq}`] : [])
+    const { hashes, missing: lacking } = divergence(this.dbs)
+    const lines = [hashes]
+    this.dbs.forEach((_db, i) => {
+      const missing = lacking(i)
       const peers = this.nodes[i]?.peers().map((p) => this.index.get(p)).join(',') ?? 'away'
       if (missing.length > 0) lines.push(`node ${i} (sessions with ${peers}) lacks ${missing.join(' ')}`)
       if (missing.length > 0 && this.nodes[i]?.peers().length === 0) {
